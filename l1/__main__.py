@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
 from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
 
-app = typer.Typer(add_completion=False, help="rollcourt L1: a minimal CKB-compatible verification chain.")
+app = typer.Typer(
+    add_completion=False, help="rollcourt L1: a minimal CKB-compatible verification chain."
+)
 
 
 @app.callback()
@@ -21,16 +23,24 @@ def main() -> None:
 
 @app.command()
 def node(
-    data_dir: Annotated[Path, typer.Option(help="directory for the node's database")] = Path("./devnet-data/l1"),
+    data_dir: Annotated[Path, typer.Option(help="directory for the node's database")] = Path(
+        "./devnet-data/l1"
+    ),
     rpc_port: Annotated[int, typer.Option(help="port of the JSON-RPC / P2P HTTP server")] = 8114,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     peer: Annotated[list[str] | None, typer.Option(help="URL of a peer node (repeatable)")] = None,
     mine: Annotated[bool, typer.Option(help="run the background miner")] = False,
     mine_duty: Annotated[float, typer.Option(help="fraction of time the miner hashes (0-1]")] = 0.5,
-    mine_interval: Annotated[float, typer.Option(help="seconds to pause after each mined block")] = 0.0,
-    miner_lock_args: Annotated[str | None, typer.Option(help="blake160 lock args (hex) paid by mining")] = None,
+    mine_interval: Annotated[
+        float, typer.Option(help="seconds to pause after each mined block")
+    ] = 0.0,
+    miner_lock_args: Annotated[
+        str | None, typer.Option(help="blake160 lock args (hex) paid by mining")
+    ] = None,
     spec: Annotated[Path | None, typer.Option(help="chain spec JSON (default: devnet)")] = None,
-    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in data dir)")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in data dir)")
+    ] = None,
     public_url: Annotated[str | None, typer.Option(help="URL peers use to reach this node")] = None,
     dev_rpc: Annotated[bool, typer.Option(help="enable test-only RPC (generate_block)")] = False,
     sync_interval: Annotated[float, typer.Option(help="seconds between sync rounds")] = 1.0,
@@ -41,26 +51,47 @@ def node(
     from l1.node.config import NodeConfig
     from l1.node.node import Node
 
-    overrides = {
-        "data_dir": data_dir, "rpc_port": rpc_port, "host": host, "mine": mine,
-        "mine_duty": mine_duty, "mine_interval": mine_interval, "dev_rpc": dev_rpc, "sync_interval": sync_interval,
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "rpc_port": rpc_port,
+        "host": host,
+        "mine": mine,
+        "mine_duty": mine_duty,
+        "mine_interval": mine_interval,
+        "dev_rpc": dev_rpc,
+        "sync_interval": sync_interval,
         "log_level": log_level,
     }
     if peer:
         overrides["peers"] = peer
-    for key, value in (("miner_lock_args", miner_lock_args), ("spec", spec),
-                       ("database_url", database_url), ("public_url", public_url)):
+    for key, value in (
+        ("miner_lock_args", miner_lock_args),
+        ("spec", spec),
+        ("database_url", database_url),
+        ("public_url", public_url),
+    ):
         if value is not None:
             overrides[key] = value
     config = NodeConfig(**overrides)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     instance = Node(config)
     if instance.preset.name in ("devnet", "test"):
         typer.echo(f"Devnet keys ({DEVNET_KEY_WARNING}):")
-        for key in DEVNET_KEYS[:3]:
-            typer.echo(f"  ({key.index}) private key 0x{key.private_key.hex()}  lock args 0x{key.lock_args.hex()}")
+        for devnet_key in DEVNET_KEYS[:3]:
+            typer.echo(
+                f"  ({devnet_key.index}) private key 0x{devnet_key.private_key.hex()}"
+                f"  lock args 0x{devnet_key.lock_args.hex()}"
+            )
         typer.echo(f"  ... {len(DEVNET_KEYS)} keys in all: `rollcourt keys devnet` lists them")
-    uvicorn.run(create_app(instance), host=config.host, port=config.rpc_port, log_level=log_level.lower(), access_log=False)
+    uvicorn.run(
+        create_app(instance),
+        host=config.host,
+        port=config.rpc_port,
+        log_level=log_level.lower(),
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

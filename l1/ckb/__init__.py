@@ -36,7 +36,7 @@ from l1.ckb.json import (
 )
 from l1.ckb.molecule import MoleculeError
 from l1.ckb.pow import verify_pow
-from l1.ckb.since import Since, SinceMetric
+from l1.ckb.since import Since, SinceFormatError, SinceMetric
 from l1.ckb.types import (
     Block,
     CellbaseWitness,
@@ -69,6 +69,7 @@ __all__ = [
     "RawTransaction",
     "Script",
     "Since",
+    "SinceFormatError",
     "SinceMetric",
     "Transaction",
     "UncleBlock",

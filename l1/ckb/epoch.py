@@ -25,9 +25,7 @@ class EpochNumberWithFraction:
 
     @classmethod
     def from_full_value(cls, value: int) -> EpochNumberWithFraction:
-        return cls(
-            value & _NUMBER_MASK, (value >> 24) & _INDEX_MASK, (value >> 40) & _LENGTH_MASK
-        )
+        return cls(value & _NUMBER_MASK, (value >> 24) & _INDEX_MASK, (value >> 40) & _LENGTH_MASK)
 
     def full_value(self) -> int:
         return (
@@ -37,7 +35,11 @@ class EpochNumberWithFraction:
         )
 
     def is_well_formed(self) -> bool:
-        """RFC 0030: ``index < length``, or the zero fraction ``0/0``."""
+        """A header's epoch: ``length > 0`` and ``index < length`` (``extras.rs``)."""
+        return self.length > 0 and self.index < self.length
+
+    def is_well_formed_increment(self) -> bool:
+        """RFC 0030 for ``since`` values: ``index < length``, or the zero fraction ``0/0``."""
         return self.index < self.length or (self.index == 0 and self.length == 0)
 
     def normalized(self) -> EpochNumberWithFraction:
@@ -51,10 +53,10 @@ class EpochNumberWithFraction:
 
     def is_successor_of(self, parent: EpochNumberWithFraction) -> bool:
         """Next block in the same epoch, or block 0 of the following epoch (``extras.rs``)."""
-        if self.number == parent.number:
-            return self.index == parent.index + 1 and self.length == parent.length
+        if parent.index + 1 == parent.length:
+            return self.number == parent.number + 1 and self.index == 0
         return (
-            self.number == parent.number + 1
-            and self.index == 0
-            and parent.index + 1 == parent.length
+            self.number == parent.number
+            and self.index == parent.index + 1
+            and self.length == parent.length
         )

@@ -181,7 +181,9 @@ def _cell_dep_from_json(value: object, path: str) -> CellDep:
     dep_type = obj["dep_type"]
     if dep_type not in _DEP_TYPE_VALUES:
         raise JsonFormatError(f"{path}.dep_type: expected 'code' or 'dep_group', got {dep_type!r}")
-    return CellDep(out_point_from_json(obj["out_point"], f"{path}.out_point"), _DEP_TYPE_VALUES[dep_type])
+    return CellDep(
+        out_point_from_json(obj["out_point"], f"{path}.out_point"), _DEP_TYPE_VALUES[dep_type]
+    )
 
 
 def _cell_input_from_json(value: object, path: str) -> CellInput:
@@ -197,12 +199,18 @@ def transaction_to_json(tx: Transaction, *, with_hash: bool = True) -> dict[str,
     result: dict[str, Any] = {
         "version": quantity_to_json(raw.version),
         "cell_deps": [
-            {"out_point": out_point_to_json(dep.out_point), "dep_type": _DEP_TYPE_NAMES.get(dep.dep_type, hex(dep.dep_type))}
+            {
+                "out_point": out_point_to_json(dep.out_point),
+                "dep_type": _DEP_TYPE_NAMES.get(dep.dep_type, hex(dep.dep_type)),
+            }
             for dep in raw.cell_deps
         ],
         "header_deps": [bytes_to_json(h) for h in raw.header_deps],
         "inputs": [
-            {"since": quantity_to_json(i.since), "previous_output": out_point_to_json(i.previous_output)}
+            {
+                "since": quantity_to_json(i.since),
+                "previous_output": out_point_to_json(i.previous_output),
+            }
             for i in raw.inputs
         ],
         "outputs": [cell_output_to_json(o) for o in raw.outputs],
@@ -218,7 +226,15 @@ def transaction_to_json(tx: Transaction, *, with_hash: bool = True) -> dict[str,
 
 def transaction_from_json(value: object, path: str = "transaction") -> Transaction:
     """Parse CKB's JSON transaction; a ``hash`` field, if present, must match the content."""
-    fields = {"version", "cell_deps", "header_deps", "inputs", "outputs", "outputs_data", "witnesses"}
+    fields = {
+        "version",
+        "cell_deps",
+        "header_deps",
+        "inputs",
+        "outputs",
+        "outputs_data",
+        "witnesses",
+    }
     obj = _object(value, path, fields, {"hash", "blob_versioned_hashes"})
     version = quantity_from_json(obj["version"], f"{path}.version", 32)
     tx = Transaction(
@@ -230,7 +246,9 @@ def transaction_from_json(value: object, path: str = "transaction") -> Transacti
             outputs=_list(obj["outputs"], f"{path}.outputs", cell_output_from_json),
             outputs_data=_list(obj["outputs_data"], f"{path}.outputs_data", bytes_from_json),
             blob_versioned_hashes=_list(
-                obj.get("blob_versioned_hashes", []), f"{path}.blob_versioned_hashes", h256_from_json
+                obj.get("blob_versioned_hashes", []),
+                f"{path}.blob_versioned_hashes",
+                h256_from_json,
             ),
         ),
         _list(obj["witnesses"], f"{path}.witnesses", bytes_from_json),
@@ -263,10 +281,20 @@ def header_to_json(header: Header) -> dict[str, str]:
 def header_from_json(value: object, path: str = "header") -> Header:
     """Parse a header; accepts ``uncles_hash`` (before RFC 0031) for ``extra_hash``."""
     base = {
-        "version", "compact_target", "timestamp", "number", "epoch", "parent_hash",
-        "transactions_root", "proposals_hash", "dao", "nonce",
+        "version",
+        "compact_target",
+        "timestamp",
+        "number",
+        "epoch",
+        "parent_hash",
+        "transactions_root",
+        "proposals_hash",
+        "dao",
+        "nonce",
     }
     obj = _object(value, path, base, {"extra_hash", "uncles_hash", "hash"})
+    if "extra_hash" in obj and "uncles_hash" in obj:
+        raise JsonFormatError(f"{path}: give extra_hash or uncles_hash (its old name), not both")
     extra_key = "extra_hash" if "extra_hash" in obj else "uncles_hash"
     if extra_key not in obj:
         raise JsonFormatError(f"{path}: missing field 'extra_hash'")
@@ -306,7 +334,10 @@ def block_to_json(block: Block) -> dict[str, Any]:
     result: dict[str, Any] = {
         "header": header_to_json(block.header),
         "uncles": [
-            {"header": header_to_json(u.header), "proposals": [bytes_to_json(p) for p in u.proposals]}
+            {
+                "header": header_to_json(u.header),
+                "proposals": [bytes_to_json(p) for p in u.proposals],
+            }
             for u in block.uncles
         ],
         "transactions": [transaction_to_json(tx) for tx in block.transactions],

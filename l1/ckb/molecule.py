@@ -14,6 +14,7 @@ malformed encoding from the network is refused instead of half-read.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 __all__ = [
@@ -116,7 +117,7 @@ def unpack_dynvec(data: bytes) -> list[bytes]:
     count = first // _U32_SIZE - 1
     offsets = [unpack_u32(data, 4 * (i + 1)) for i in range(count)] + [total]
     items = []
-    for start, end in zip(offsets, offsets[1:], strict=False):
+    for start, end in itertools.pairwise(offsets):
         if start > end:
             raise MoleculeError("offsets are not ascending")
         items.append(data[start:end])

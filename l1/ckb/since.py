@@ -12,7 +12,7 @@ from enum import IntEnum
 
 from l1.ckb.epoch import EpochNumberWithFraction
 
-__all__ = ["LOCK_TYPE_FLAG", "Since", "SinceMetric", "SinceFormatError", "encode_since"]
+__all__ = ["LOCK_TYPE_FLAG", "Since", "SinceFormatError", "SinceMetric", "encode_since"]
 
 LOCK_TYPE_FLAG = 1 << 63
 METRIC_TYPE_FLAG_MASK = 0x6000_0000_0000_0000
@@ -44,7 +44,7 @@ class Since:
         if metric_bits == 3:
             raise SinceFormatError(f"since {raw:#x} uses the invalid metric 0b11")
         since = cls(bool(raw & LOCK_TYPE_FLAG), SinceMetric(metric_bits), raw & VALUE_MASK)
-        if since.metric is SinceMetric.EPOCH and not since.epoch().is_well_formed():
+        if since.metric is SinceMetric.EPOCH and not since.epoch().is_well_formed_increment():
             raise SinceFormatError(f"since {raw:#x} has a malformed epoch fraction (RFC 0030)")
         return since
 

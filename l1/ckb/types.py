@@ -233,7 +233,9 @@ class RawTransaction:
                 raise MoleculeError("an empty blob hash list must be omitted, not encoded")
         return cls(
             version=unpack_u32(fields[0]),
-            cell_deps=tuple(CellDep.deserialize(d) for d in unpack_fixvec(fields[1], CELL_DEP_SIZE)),
+            cell_deps=tuple(
+                CellDep.deserialize(d) for d in unpack_fixvec(fields[1], CELL_DEP_SIZE)
+            ),
             header_deps=tuple(unpack_fixvec(fields[2], 32)),
             inputs=tuple(
                 CellInput.deserialize(i) for i in unpack_fixvec(fields[3], CELL_INPUT_SIZE)
@@ -260,7 +262,8 @@ class Transaction:
     def deserialize(cls, data: bytes) -> Transaction:
         raw, witnesses = unpack_table(data, 2)
         return cls(
-            RawTransaction.deserialize(raw), tuple(unpack_bytes(w) for w in unpack_dynvec(witnesses))
+            RawTransaction.deserialize(raw),
+            tuple(unpack_bytes(w) for w in unpack_dynvec(witnesses)),
         )
 
     @property
@@ -279,9 +282,7 @@ class WitnessArgs:
     output_type: bytes | None = None
 
     def serialize(self) -> bytes:
-        return pack_table(
-            [b"" if part is None else pack_bytes(part) for part in self._parts()]
-        )
+        return pack_table([b"" if part is None else pack_bytes(part) for part in self._parts()])
 
     def _parts(self) -> tuple[bytes | None, bytes | None, bytes | None]:
         return (self.lock, self.input_type, self.output_type)
@@ -429,4 +430,3 @@ class Block:
 def _check_molecule_len(name: str, value: bytes, size: int) -> None:
     if len(value) != size:
         raise MoleculeError(f"{name} must be {size} bytes, got {len(value)}")
-

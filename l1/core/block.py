@@ -237,7 +237,9 @@ def _validate_cellbase(
     if target is None:  # unreachable: owed implies a target
         raise InvalidReward("no reward target")
     if len(raw.outputs) != 1:
-        raise InvalidReward(f"the cellbase must pay {target.total} shannons to block {target.number}'s miner")
+        raise InvalidReward(
+            f"the cellbase must pay {target.total} shannons to block {target.number}'s miner"
+        )
     output = raw.outputs[0]
     if output.capacity != target.total:
         raise InvalidReward(
@@ -280,7 +282,9 @@ def verify_block(
     witness, _ = _validate_cellbase(block, parent, preset)
 
     block_hash = compute_header_hash(header)
-    env = TxEnv(preset, raw_header.number, epoch.epoch_of_block(raw_header.number), parent.median_time_ms)
+    env = TxEnv(
+        preset, raw_header.number, epoch.epoch_of_block(raw_header.number), parent.median_time_ms
+    )
     overlay = OverlayCellProvider(cells)
     tx_hashes: list[bytes] = []
     seen: set[bytes] = set()
@@ -302,22 +306,30 @@ def verify_block(
             fees += verdict.fee
             cycles += verdict.cycles
             if cycles > preset.max_block_cycles:
-                raise BlockCyclesExceeded(
-                    f"block uses more than {preset.max_block_cycles} cycles"
-                )
+                raise BlockCyclesExceeded(f"block uses more than {preset.max_block_cycles} cycles")
             for cell in verdict.resolved.inputs:
                 overlay.spend(cell)
                 consumed.append(cell)
             blob_count += len(tx.raw.blob_versioned_hashes)
-        for out_index, (output, data) in enumerate(zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)):
+        for out_index, (output, data) in enumerate(
+            zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)
+        ):
             overlay.create(
                 CellMeta(
-                    OutPoint(tx_hash, out_index), output, data, raw_header.number, block_hash,
-                    raw_header.epoch, raw_header.timestamp, is_cellbase=index == 0,
+                    OutPoint(tx_hash, out_index),
+                    output,
+                    data,
+                    raw_header.number,
+                    block_hash,
+                    raw_header.epoch,
+                    raw_header.timestamp,
+                    is_cellbase=index == 0,
                 )
             )
     if blob_count > preset.max_blobs_per_block:
-        raise BlockTooLarge(f"block carries {blob_count} blobs, over the limit of {preset.max_blobs_per_block}")
+        raise BlockTooLarge(
+            f"block carries {blob_count} blobs, over the limit of {preset.max_blobs_per_block}"
+        )
 
     created = tuple(overlay.created.values())
     primary_reward = epoch.block_reward(raw_header.number)
@@ -333,12 +345,21 @@ def verify_block(
     # Cells both created and spent inside this block leave no trace in the live set.
     consumed_before = tuple(c for c in consumed if c.block_hash != block_hash)
     return BlockVerdict(
-        block_hash, epoch, consumed_before, created, tuple(tx_hashes), fees, cycles,
-        primary_reward, witness.lock,
+        block_hash,
+        epoch,
+        consumed_before,
+        created,
+        tuple(tx_hashes),
+        fees,
+        cycles,
+        primary_reward,
+        witness.lock,
     )
 
 
-def build_cellbase(number: int, parent: ParentContext, lock: Script, message: bytes = b"") -> Transaction:
+def build_cellbase(
+    number: int, parent: ParentContext, lock: Script, message: bytes = b""
+) -> Transaction:
     """The cellbase for block ``number``: pays what the reward target earned, if anything."""
     outputs: tuple[CellOutput, ...] = ()
     target = parent.reward_target
@@ -379,7 +400,11 @@ def assemble_block(
     (conflicts, budget), so the template is valid by construction."""
     number = parent.number + 1
     epoch = compute_block_epoch(
-        preset, parent.epoch, parent.number, parent.hash, parent.header.raw.timestamp,
+        preset,
+        parent.epoch,
+        parent.number,
+        parent.hash,
+        parent.header.raw.timestamp,
         parent.previous_epoch_last_timestamp_ms,
     )
     timestamp_ms = max(timestamp_ms, parent.median_time_ms + 1)
@@ -389,7 +414,9 @@ def assemble_block(
     chosen = [cellbase]
     rejected: list[tuple[bytes, L1Error]] = []
     consumed: list[CellMeta] = []
-    created: list[tuple[CellOutput, bytes]] = list(zip(cellbase.raw.outputs, cellbase.raw.outputs_data, strict=True))
+    created: list[tuple[CellOutput, bytes]] = list(
+        zip(cellbase.raw.outputs, cellbase.raw.outputs_data, strict=True)
+    )
     size = len(cellbase.serialize()) + 300
     cycles = blob_count = 0
     for tx in candidates:
@@ -413,8 +440,12 @@ def assemble_block(
         for cell in verdict.resolved.inputs:
             overlay.spend(cell)
             consumed.append(cell)
-        for out_index, (output, data) in enumerate(zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)):
-            overlay.create(CellMeta(OutPoint(tx_hash, out_index), output, data, number, ZERO_HASH, 0, 0))
+        for out_index, (output, data) in enumerate(
+            zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)
+        ):
+            overlay.create(
+                CellMeta(OutPoint(tx_hash, out_index), output, data, number, ZERO_HASH, 0, 0)
+            )
             created.append((output, data))
         chosen.append(tx)
     occupied_in = sum(compute_occupied_capacity(c.output, c.data) for c in consumed)

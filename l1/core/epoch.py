@@ -66,8 +66,8 @@ def compute_genesis_epoch_ext(preset: Preset) -> EpochExt:
     length = preset.genesis_epoch_length
     difficulty = compact_to_difficulty(preset.genesis_compact_target)
     num, den = preset.orphan_rate_target
-    hash_rate = difficulty * (length * den + length * num) * 1000 // (
-        den * preset.epoch_duration_target_ms
+    hash_rate = (
+        difficulty * (length * den + length * num) * 1000 // (den * preset.epoch_duration_target_ms)
     )
     reward = compute_primary_epoch_reward(preset, 0)
     return EpochExt(

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyCommitted",
-    "PoolConflict",
-    "PoolDuplicate",
-    "PoolError",
-    "PoolFeeRateTooLow",
-    "PoolFull",
     "BlockCyclesExceeded",
     "BlockError",
     "BlockTooLarge",
@@ -50,6 +45,11 @@ __all__ = [
     "InvalidTxVersion",
     "L1Error",
     "OutputsExceedInputs",
+    "PoolConflict",
+    "PoolDuplicate",
+    "PoolError",
+    "PoolFeeRateTooLow",
+    "PoolFull",
     "ScriptError",
     "ScriptNotFound",
     "ScriptValidationFailure",

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from l1.ckb.hashes import compute_header_hash, compute_script_hash, compute_transactions_root, compute_tx_hash
+from l1.ckb.hashes import (
+    compute_header_hash,
+    compute_script_hash,
+    compute_transactions_root,
+    compute_tx_hash,
+)
 from l1.ckb.json import JsonFormatError, quantity_from_json, script_from_json
 from l1.ckb.types import (
     HASH_TYPE_DATA,
@@ -136,7 +141,9 @@ def build_genesis(spec: ChainSpec) -> Genesis:
     outputs: list[CellOutput] = []
     data: list[bytes] = []
 
-    def add(lock: Script, type_: Script | None, cell_data: bytes, capacity: int | None = None) -> None:
+    def add(
+        lock: Script, type_: Script | None, cell_data: bytes, capacity: int | None = None
+    ) -> None:
         output = CellOutput(0, lock, type_)
         occupied = compute_occupied_capacity(output, cell_data)
         outputs.append(CellOutput(capacity if capacity is not None else occupied, lock, type_))
@@ -185,6 +192,9 @@ def build_genesis(spec: ChainSpec) -> Genesis:
         if type_script is None:  # unreachable: every code cell has a Type ID
             raise ValueError(f"system script {name} has no type id")
         system_scripts[name] = SystemScript(
-            name, compute_script_hash(type_script), HASH_TYPE_TYPE, CellDep(OutPoint(tx_hash, index))
+            name,
+            compute_script_hash(type_script),
+            HASH_TYPE_TYPE,
+            CellDep(OutPoint(tx_hash, index)),
         )
     return Genesis(block, compute_header_hash(header), system_scripts)

@@ -305,8 +305,10 @@ def _locate_code(script: Script, deps: Iterable[CellMeta]) -> CellMeta | None:
     Several type matches are allowed only if they carry identical code (RFC 0029)."""
     if script.hash_type == HASH_TYPE_TYPE:
         matches = [
-            dep for dep in deps
-            if dep.output.type is not None and compute_script_hash(dep.output.type) == script.code_hash
+            dep
+            for dep in deps
+            if dep.output.type is not None
+            and compute_script_hash(dep.output.type) == script.code_hash
         ]
         if len({dep.data_hash for dep in matches}) > 1:
             raise ScriptNotFound(

@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from l1.ckb.json import JsonFormatError, transaction_from_json
+from l1.ckb.molecule import MoleculeError
 from l1.ckb.types import Block
 from l1.core.errors import L1Error
-from l1.ckb.molecule import MoleculeError
 from l1.node.node import Node
 from l1.node.rpc import (
     INTERNAL_ERROR,
@@ -97,9 +97,25 @@ class _BadRequest(Exception):
 
 async def _too_large(send: Send, limit: int) -> None:
     body = orjson.dumps(
-        {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": f"request body is larger than {limit} bytes"}}
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {
+                "code": INVALID_REQUEST,
+                "message": f"request body is larger than {limit} bytes",
+            },
+        }
     )
-    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -157,20 +173,38 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            return rpc_response(_error(None, RpcError(PARSE_ERROR, f"request body is not valid JSON: {exc}")), 400)
+            return rpc_response(
+                _error(None, RpcError(PARSE_ERROR, f"request body is not valid JSON: {exc}")), 400
+            )
         if isinstance(payload, list):
             if not payload or len(payload) > MAX_BATCH:
-                return rpc_response(_error(None, RpcError(INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests")), 400)
-            results = await run_in_threadpool(lambda: [_dispatch_one(methods, item) for item in payload])
+                return rpc_response(
+                    _error(
+                        None, RpcError(INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests")
+                    ),
+                    400,
+                )
+            results = await run_in_threadpool(
+                lambda: [_dispatch_one(methods, item) for item in payload]
+            )
             return rpc_response(results)
         result = await run_in_threadpool(_dispatch_one, methods, payload)
-        status = 400 if result and "error" in result and result["error"]["code"] == INVALID_REQUEST else 200
+        status = (
+            400
+            if result and "error" in result and result["error"]["code"] == INVALID_REQUEST
+            else 200
+        )
         return rpc_response(result, status)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         tip = node.chain.tip
-        return {"status": "ok", "tip_number": tip.number, "tip_hash": tip.hash.hex(), "peers": len(node.network.peers)}
+        return {
+            "status": "ok",
+            "tip_number": tip.number,
+            "tip_hash": tip.hash.hex(),
+            "peers": len(node.network.peers),
+        }
 
     # ------------------------------------------------------------------ p2p
     async def _json_body(request: Request) -> dict[str, Any]:
@@ -184,11 +218,17 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
 
     @app.exception_handler(_BadRequest)
     async def _bad_request(_request: Request, exc: _BadRequest) -> JSONResponse:
-        return JSONResponse({"error": {"code": "bad_request", "message": str(exc)}}, status_code=400)
+        return JSONResponse(
+            {"error": {"code": "bad_request", "message": str(exc)}}, status_code=400
+        )
 
     def _remember_sender(payload: dict[str, Any]) -> str | None:
         sender = payload.get("from")
-        if isinstance(sender, str) and sender.startswith(("http://", "https://")) and node.network.active:
+        if (
+            isinstance(sender, str)
+            and sender.startswith(("http://", "https://"))
+            and node.network.active
+        ):
             node.network.add_peer(sender, inbound=True)
             return sender.rstrip("/")
         return None
@@ -210,7 +250,9 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
     async def p2p_block(request: Request) -> Response:
         payload = await _json_body(request)
         if not node.network.active:
-            return JSONResponse({"error": {"code": "inactive", "message": "network is inactive"}}, status_code=503)
+            return JSONResponse(
+                {"error": {"code": "inactive", "message": "network is inactive"}}, status_code=503
+            )
         sender = _remember_sender(payload)
         try:
             block = Block.deserialize(bytes.fromhex(str(payload.get("block", ""))))
@@ -220,14 +262,18 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             status = await run_in_threadpool(node.submit_block, block, sender)
         except L1Error as exc:
             node.network.note_invalid(sender)
-            return JSONResponse({"error": {"code": type(exc).__name__, "message": str(exc)}}, status_code=422)
+            return JSONResponse(
+                {"error": {"code": type(exc).__name__, "message": str(exc)}}, status_code=422
+            )
         return JSONResponse({"status": status})
 
     @app.post("/p2p/transaction")
     async def p2p_transaction(request: Request) -> Response:
         payload = await _json_body(request)
         if not node.network.active:
-            return JSONResponse({"error": {"code": "inactive", "message": "network is inactive"}}, status_code=503)
+            return JSONResponse(
+                {"error": {"code": "inactive", "message": "network is inactive"}}, status_code=503
+            )
         sender = _remember_sender(payload)
         try:
             tx = transaction_from_json(payload.get("transaction"))
@@ -237,7 +283,9 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
         try:
             entry = await run_in_threadpool(node.submit_transaction, tx, blobs, sender)
         except L1Error as exc:
-            return JSONResponse({"error": {"code": type(exc).__name__, "message": str(exc)}}, status_code=422)
+            return JSONResponse(
+                {"error": {"code": type(exc).__name__, "message": str(exc)}}, status_code=422
+            )
         return JSONResponse({"tx_hash": entry.tx_hash.hex()})
 
     @app.post("/p2p/locate")
@@ -253,4 +301,3 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, limit=node.config.max_request_bytes)
     return app
-

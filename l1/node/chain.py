@@ -36,7 +36,7 @@ from l1.core.block import (
     verify_block,
 )
 from l1.core.cells import CellMeta, CellStatus
-from l1.core.epoch import compute_block_epoch, compute_genesis_epoch_ext
+from l1.core.epoch import compute_genesis_epoch_ext
 from l1.core.errors import (
     BlockError,
     InvalidExtraHash,
@@ -103,7 +103,11 @@ class MainChainHeaders:
 
     def get_header(self, block_hash: bytes) -> Header | None:
         record = self.chain.records.get(block_hash)
-        if record is None or record.number >= len(self.main) or self.main[record.number] != block_hash:
+        if (
+            record is None
+            or record.number >= len(self.main)
+            or self.main[record.number] != block_hash
+        ):
             return None
         return record.header
 
@@ -164,8 +168,14 @@ class Chain:
         header = block.header
         epoch = compute_genesis_epoch_ext(self.preset)
         record = BlockRecord(
-            self.genesis.hash, header, compact_to_difficulty(header.raw.compact_target), epoch,
-            "valid", 0, epoch.block_reward(0), None,
+            self.genesis.hash,
+            header,
+            compact_to_difficulty(header.raw.compact_target),
+            epoch,
+            "valid",
+            0,
+            epoch.block_reward(0),
+            None,
         )
         self.store.insert_block(conn, record, block)
         self.store.update_block_status(conn, record)
@@ -186,7 +196,9 @@ class Chain:
     def is_main(self, block_hash: bytes) -> bool:
         record = self.records.get(block_hash)
         main = self.main
-        return record is not None and record.number < len(main) and main[record.number] == block_hash
+        return (
+            record is not None and record.number < len(main) and main[record.number] == block_hash
+        )
 
     def get_main_hash(self, number: int) -> bytes | None:
         main = self.main
@@ -216,14 +228,16 @@ class Chain:
     # ------------------------------------------------------------------ contexts
     def parent_context(self, parent_hash: bytes, pending: _Pending | None = None) -> ParentContext:
         parent = self.records[parent_hash]
-        timestamps = []
+        timestamps: list[int] = []
         cursor: BlockRecord | None = parent
         while cursor is not None and len(timestamps) < self.preset.median_time_block_count:
             timestamps.append(cursor.timestamp)
             cursor = self.records.get(cursor.parent_hash) if cursor.number > 0 else None
         previous_last = self.records.get(parent.epoch.last_block_hash_in_previous_epoch)
         previous_last_ts = (
-            previous_last.timestamp if previous_last is not None else self.genesis.block.header.raw.timestamp
+            previous_last.timestamp
+            if previous_last is not None
+            else self.genesis.block.header.raw.timestamp
         )
         target_number = parent.number + 1 - self.preset.finalization_delay_length
         reward_target = None
@@ -234,32 +248,57 @@ class Chain:
             verdict = pending.verdicts.get(target.hash) if pending else None
             if verdict is not None:
                 reward_target = RewardTarget(
-                    target.hash, target.number, verdict.cellbase_lock, verdict.primary_reward, verdict.fees
+                    target.hash,
+                    target.number,
+                    verdict.cellbase_lock,
+                    verdict.primary_reward,
+                    verdict.fees,
                 )
-            elif target.cellbase_lock is not None and target.fees is not None and target.primary_reward is not None:
+            elif (
+                target.cellbase_lock is not None
+                and target.fees is not None
+                and target.primary_reward is not None
+            ):
                 reward_target = RewardTarget(
-                    target.hash, target.number, target.cellbase_lock, target.primary_reward, target.fees
+                    target.hash,
+                    target.number,
+                    target.cellbase_lock,
+                    target.primary_reward,
+                    target.fees,
                 )
             else:
                 raise InvalidParent(f"ancestor {target_number} has not been verified")
         return ParentContext(
-            parent.header, parent.hash, parent.epoch, compute_median_time(timestamps),
-            previous_last_ts, reward_target,
+            parent.header,
+            parent.hash,
+            parent.epoch,
+            compute_median_time(timestamps),
+            previous_last_ts,
+            reward_target,
         )
 
     def _header_parent_context(self, parent_hash: bytes) -> ParentContext:
         """Context for header-only checks: no reward target needed."""
         parent = self.records[parent_hash]
-        timestamps = []
+        timestamps: list[int] = []
         cursor: BlockRecord | None = parent
         while cursor is not None and len(timestamps) < self.preset.median_time_block_count:
             timestamps.append(cursor.timestamp)
             cursor = self.records.get(cursor.parent_hash) if cursor.number > 0 else None
         previous_last = self.records.get(parent.epoch.last_block_hash_in_previous_epoch)
         previous_last_ts = (
-            previous_last.timestamp if previous_last is not None else self.genesis.block.header.raw.timestamp
+            previous_last.timestamp
+            if previous_last is not None
+            else self.genesis.block.header.raw.timestamp
         )
-        return ParentContext(parent.header, parent.hash, parent.epoch, compute_median_time(timestamps), previous_last_ts, None)
+        return ParentContext(
+            parent.header,
+            parent.hash,
+            parent.epoch,
+            compute_median_time(timestamps),
+            previous_last_ts,
+            None,
+        )
 
     # ------------------------------------------------------------------ processing
     def process_block(self, block: Block) -> ProcessResult:
@@ -267,7 +306,9 @@ class Chain:
         block_hash = compute_header_hash(block.header)
         with self.lock:
             if block_hash in self.invalid:
-                raise BlockError(f"block {block_hash.hex()} is known to be invalid: {self.invalid[block_hash]}")
+                raise BlockError(
+                    f"block {block_hash.hex()} is known to be invalid: {self.invalid[block_hash]}"
+                )
             if block_hash in self.records:
                 return ProcessResult("duplicate", block_hash)
             _validate_body_commitments(block)
@@ -286,14 +327,18 @@ class Chain:
         parent = self.records[block.header.raw.parent_hash]
         now = self.clock_ms() if self.clock_ms is not None else None
         try:
-            epoch = validate_header(self.preset, block.header, self._header_parent_context(parent.hash), now)
+            epoch = validate_header(
+                self.preset, block.header, self._header_parent_context(parent.hash), now
+            )
         except L1Error as exc:
             self._remember_invalid(block_hash, str(exc))
             raise
         record = BlockRecord(
-            block_hash, block.header,
+            block_hash,
+            block.header,
             parent.total_difficulty + compact_to_difficulty(block.header.raw.compact_target),
-            epoch, "header",
+            epoch,
+            "header",
         )
         with self.store.begin() as conn:
             self.store.insert_block(conn, record, block)
@@ -303,7 +348,9 @@ class Chain:
         self._select_best_chain()
         if block_hash in self.invalid:
             raise BlockError(f"block {block_hash.hex()} is invalid: {self.invalid[block_hash]}")
-        return ProcessResult("tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side", block_hash)
+        return ProcessResult(
+            "tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side", block_hash
+        )
 
     def _add_orphan(self, parent_hash: bytes, block_hash: bytes, block: Block) -> None:
         if sum(len(v) for v in self.orphans.values()) >= MAX_ORPHANS:
@@ -376,8 +423,14 @@ class Chain:
                     self.store.set_main(conn, record.number, record.hash)
                     working_main.append(record.hash)
                     record_update = BlockRecord(
-                        record.hash, record.header, record.total_difficulty, record.epoch, "valid",
-                        verdict.fees, verdict.primary_reward, verdict.cellbase_lock,
+                        record.hash,
+                        record.header,
+                        record.total_difficulty,
+                        record.epoch,
+                        "valid",
+                        verdict.fees,
+                        verdict.primary_reward,
+                        verdict.cellbase_lock,
                     )
                     self.store.update_block_status(conn, record_update)
                     attached.append(block)
@@ -394,12 +447,19 @@ class Chain:
             verdict = pending.verdicts[record.hash]
             record.status = "valid"
             record.fees, record.primary_reward, record.cellbase_lock = (
-                verdict.fees, verdict.primary_reward, verdict.cellbase_lock,
+                verdict.fees,
+                verdict.primary_reward,
+                verdict.cellbase_lock,
             )
         self.main = working_main
         change = TipChange(old_main[-1], working_main[-1], tuple(detached), tuple(attached))
         if detached:
-            log.info("reorg: detached %d, attached %d, tip %d", len(detached), len(attached), len(working_main) - 1)
+            log.info(
+                "reorg: detached %d, attached %d, tip %d",
+                len(detached),
+                len(attached),
+                len(working_main) - 1,
+            )
         for listener in self.listeners:
             try:
                 listener(change)
@@ -407,12 +467,23 @@ class Chain:
                 log.exception("tip listener failed")
 
     def _verify_attach(
-        self, conn: Connection, block: Block, record: BlockRecord, pending: _Pending, working_main: list[bytes]
+        self,
+        conn: Connection,
+        block: Block,
+        record: BlockRecord,
+        pending: _Pending,
+        working_main: list[bytes],
     ) -> BlockVerdict:
         parent = self.parent_context(record.parent_hash, pending)
         return verify_block(
-            self.preset, block, parent, StoreCellProvider(self.store, conn), MainChainHeaders(self, working_main),
-            self.registry, None, self.blobs_for_block(block),
+            self.preset,
+            block,
+            parent,
+            StoreCellProvider(self.store, conn),
+            MainChainHeaders(self, working_main),
+            self.registry,
+            None,
+            self.blobs_for_block(block),
         )
 
     def blobs_for_block(self, block: Block) -> dict[bytes, tuple[bytes, ...]]:
@@ -425,7 +496,9 @@ class Chain:
         with self.store.begin() as conn:
             while stack:
                 current = stack.pop()
-                self._remember_invalid(current, reason if current == block_hash else "descends from an invalid block")
+                self._remember_invalid(
+                    current, reason if current == block_hash else "descends from an invalid block"
+                )
                 record = self.records.get(current)
                 if record is not None:
                     record.status, record.error = "invalid", self.invalid[current]
@@ -439,27 +512,43 @@ class Chain:
             raise ChainError(f"block {block_hash.hex()} is missing from the store")
         return _block_from_body(body)
 
-    def _apply_block_cells(self, conn: Connection, block: Block, block_hash: bytes, verdict: BlockVerdict | None) -> None:
+    def _apply_block_cells(
+        self, conn: Connection, block: Block, block_hash: bytes, verdict: BlockVerdict | None
+    ) -> None:
         raw = block.header.raw
         rows = []
         txs = []
         for tx_index, tx in enumerate(block.transactions):
             tx_hash = compute_tx_hash(tx)
             txs.append((tx_hash, tx))
-            for out_index, (output, data) in enumerate(zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)):
+            for out_index, (output, data) in enumerate(
+                zip(tx.raw.outputs, tx.raw.outputs_data, strict=True)
+            ):
                 cell = CellMeta(
-                    OutPoint(tx_hash, out_index), output, data, raw.number, block_hash, raw.epoch,
-                    raw.timestamp, tx_index == 0,
+                    OutPoint(tx_hash, out_index),
+                    output,
+                    data,
+                    raw.number,
+                    block_hash,
+                    raw.epoch,
+                    raw.timestamp,
+                    tx_index == 0,
                 )
-                rows.append((cell, compute_script_hash(output.lock), _type_hash(output.type), tx_index))
-        consumed_in_block = set()
+                rows.append(
+                    (cell, compute_script_hash(output.lock), _type_hash(output.type), tx_index)
+                )
+        consumed_in_block: set[OutPoint] = set()
         if verdict is not None:
             for tx in block.transactions[1:]:
                 consumed_in_block.update(i.previous_output for i in tx.raw.inputs)
         self.store.insert_transactions(conn, block_hash, raw.number, txs)
-        self.store.insert_cells(conn, [row for row in rows if row[0].out_point not in consumed_in_block])
+        self.store.insert_cells(
+            conn, [row for row in rows if row[0].out_point not in consumed_in_block]
+        )
 
-    def _apply_verdict(self, conn: Connection, block: Block, block_hash: bytes, verdict: BlockVerdict) -> None:
+    def _apply_verdict(
+        self, conn: Connection, block: Block, block_hash: bytes, verdict: BlockVerdict
+    ) -> None:
         for cell in verdict.consumed:
             self.store.delete_cell(conn, cell.out_point)
         self.store.put_undo(conn, block_hash, verdict.consumed)
@@ -472,7 +561,14 @@ class Chain:
         for cell in self.store.pop_undo(conn, block_hash):
             location = self.store.get_transaction_location(conn, cell.out_point.tx_hash)
             tx_index = location[2] if location is not None else 0
-            restored.append((cell, compute_script_hash(cell.output.lock), _type_hash(cell.output.type), tx_index))
+            restored.append(
+                (
+                    cell,
+                    compute_script_hash(cell.output.lock),
+                    _type_hash(cell.output.type),
+                    tx_index,
+                )
+            )
         self.store.insert_cells(conn, restored)
 
 

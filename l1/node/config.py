@@ -17,9 +17,15 @@ def default_spec_path(preset: str = "devnet") -> Path:
 class NodeConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLCOURT_L1_", extra="forbid")
 
-    data_dir: Path = Field(default=Path("./devnet-data/l1"), description="where the node keeps its database")
-    spec: Path | None = Field(default=None, description="chain spec JSON (default: the devnet spec)")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    data_dir: Path = Field(
+        default=Path("./devnet-data/l1"), description="where the node keeps its database"
+    )
+    spec: Path | None = Field(
+        default=None, description="chain spec JSON (default: the devnet spec)"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in data_dir"
+    )
     host: str = "127.0.0.1"
     rpc_port: int = 8114
     #: URL other nodes use to reach this one (announced to peers); default http://host:rpc_port.

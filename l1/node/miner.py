@@ -38,9 +38,15 @@ def build_template(chain: Chain, pool: TxPool, lock: Script, now_ms: int) -> Blo
         blobs = {entry.tx_hash: entry.blobs for entry in entries if entry.blobs}
         with chain.store.read() as conn:
             assembled = assemble_block(
-                chain.preset, context, [entry.tx for entry in entries],
-                StoreCellProvider(chain.store, conn), MainChainHeaders(chain, chain.main),
-                chain.registry, lock, now_ms, blobs,
+                chain.preset,
+                context,
+                [entry.tx for entry in entries],
+                StoreCellProvider(chain.store, conn),
+                MainChainHeaders(chain, chain.main),
+                chain.registry,
+                lock,
+                now_ms,
+                blobs,
             )
     for tx_hash, error in assembled.rejected:
         log.debug("template skipped %s: %s", tx_hash.hex(), error)
@@ -48,7 +54,9 @@ def build_template(chain: Chain, pool: TxPool, lock: Script, now_ms: int) -> Blo
 
 
 def solve(block: Block, attempts: int, start: int) -> Block | None:
-    nonce = find_nonce(compute_pow_hash(block.header.raw), block.header.raw.compact_target, start, attempts)
+    nonce = find_nonce(
+        compute_pow_hash(block.header.raw), block.header.raw.compact_target, start, attempts
+    )
     return None if nonce is None else replace(block, header=Header(block.header.raw, nonce))
 
 
@@ -113,7 +121,11 @@ class Miner:
                 if self.interval:
                     self.stop_event.wait(self.interval)
                 return
-            if self.chain.tip.hash != tip or self.pool.version != pool_version or time.monotonic() - started > 2:
+            if (
+                self.chain.tip.hash != tip
+                or self.pool.version != pool_version
+                or time.monotonic() - started > 2
+            ):
                 return
             if self.duty < 1.0:
                 busy = time.monotonic() - slice_start

@@ -42,25 +42,40 @@ class Node:
         if config.dev_rpc and self.preset.name not in ("devnet", "test"):
             raise ValueError("dev_rpc is only allowed on the devnet and test presets")
         self.genesis: Genesis = build_genesis(spec)
-        self.registry = build_default_registry(allow_always_success=self.preset.allow_always_success)
+        self.registry = build_default_registry(
+            allow_always_success=self.preset.allow_always_success
+        )
         if registry_hook is not None:
             registry_hook(self.registry, self.preset)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.resolved_database_url())
-        self.chain = Chain(self.store, self.genesis, self.preset, self.registry, clock_ms=_wall_clock_ms)
+        self.chain = Chain(
+            self.store, self.genesis, self.preset, self.registry, clock_ms=_wall_clock_ms
+        )
         self.pool = TxPool(self.chain)
-        self.network = Network(self.chain, config.resolved_public_url(), list(config.peers), config.sync_interval)
+        self.network = Network(
+            self.chain, config.resolved_public_url(), list(config.peers), config.sync_interval
+        )
         self.miner: Miner | None = None
         if config.mine:
             self.miner = Miner(
-                self.chain, self.pool, self.miner_lock(), self.network.announce_block,
-                duty=config.mine_duty, interval=config.mine_interval, clock_ms=_wall_clock_ms,
+                self.chain,
+                self.pool,
+                self.miner_lock(),
+                self.network.announce_block,
+                duty=config.mine_duty,
+                interval=config.mine_interval,
+                clock_ms=_wall_clock_ms,
             )
         self.started_at = time.time()
 
     def miner_lock(self) -> Script:
         secp = self.genesis.system_scripts["secp256k1_blake160_sighash_all"]
-        args = bytes.fromhex(self.config.miner_lock_args.removeprefix("0x")) if self.config.miner_lock_args else DEVNET_KEYS[0].lock_args
+        args = (
+            bytes.fromhex(self.config.miner_lock_args.removeprefix("0x"))
+            if self.config.miner_lock_args
+            else DEVNET_KEYS[0].lock_args
+        )
         return secp.script(args)
 
     def start(self) -> None:
@@ -69,8 +84,11 @@ class Node:
             self.miner.start()
         log.info(
             "node up: chain %s, genesis %s, tip %d, peers %s, mining %s",
-            self.spec.name, self.genesis.hash.hex(), self.chain.tip.number,
-            list(self.network.peers), self.miner is not None,
+            self.spec.name,
+            self.genesis.hash.hex(),
+            self.chain.tip.number,
+            list(self.network.peers),
+            self.miner is not None,
         )
 
     def stop(self) -> None:
@@ -80,7 +98,9 @@ class Node:
         self.store.engine.dispose()
 
     # ------------------------------------------------------------------ actions used by the API
-    def submit_transaction(self, tx: Transaction, blobs: tuple[bytes, ...] = (), relay_from: str | None = None) -> PoolEntry:
+    def submit_transaction(
+        self, tx: Transaction, blobs: tuple[bytes, ...] = (), relay_from: str | None = None
+    ) -> PoolEntry:
         entry = self.pool.submit(tx, blobs)
         self.network.announce_transaction(tx, blobs, exclude=relay_from)
         return entry

@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -46,7 +47,9 @@ class PeerState:
 
 
 class Network:
-    def __init__(self, chain: Chain, self_url: str, peers: list[str], sync_interval: float = 1.0) -> None:
+    def __init__(
+        self, chain: Chain, self_url: str, peers: list[str], sync_interval: float = 1.0
+    ) -> None:
         self.chain = chain
         self.self_url = self_url.rstrip("/")
         self.peers: dict[str, PeerState] = {}
@@ -59,7 +62,6 @@ class Network:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.sync_lock = threading.Lock()
-        self.on_transaction: list = []
 
     # ------------------------------------------------------------------ peers
     def add_peer(self, url: str, inbound: bool = False) -> PeerState | None:
@@ -86,7 +88,9 @@ class Network:
         peer.invalid_blocks += 1
         if peer.invalid_blocks >= 3:
             peer.banned_until = time.monotonic() + 60
-            log.warning("ignoring peer %s for 60 s after %d invalid blocks", url, peer.invalid_blocks)
+            log.warning(
+                "ignoring peer %s for 60 s after %d invalid blocks", url, peer.invalid_blocks
+            )
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -112,18 +116,30 @@ class Network:
             if peer.url != exclude:
                 self.executor.submit(self._post, peer, "/p2p/block", payload)
 
-    def announce_transaction(self, tx: Transaction, blobs: tuple[bytes, ...] = (), exclude: str | None = None) -> None:
-        payload = {"transaction": transaction_to_json(tx, with_hash=False), "blobs": [b.hex() for b in blobs], "from": self.self_url}
+    def announce_transaction(
+        self, tx: Transaction, blobs: tuple[bytes, ...] = (), exclude: str | None = None
+    ) -> None:
+        payload = {
+            "transaction": transaction_to_json(tx, with_hash=False),
+            "blobs": [b.hex() for b in blobs],
+            "from": self.self_url,
+        }
         for peer in self._usable():
             if peer.url != exclude:
                 self.executor.submit(self._post, peer, "/p2p/transaction", payload)
 
-    def _post(self, peer: PeerState, path: str, payload: dict) -> None:
+    def _post(self, peer: PeerState, path: str, payload: dict[str, Any]) -> None:
         try:
             response = self.client.post(peer.url + path, json=payload)
             self._mark_ok(peer)
             if response.status_code >= 400:
-                log.debug("peer %s answered %s to %s: %s", peer.url, response.status_code, path, response.text[:200])
+                log.debug(
+                    "peer %s answered %s to %s: %s",
+                    peer.url,
+                    response.status_code,
+                    path,
+                    response.text[:200],
+                )
         except httpx.HTTPError as exc:
             self._mark_failed(peer, exc)
 
@@ -149,7 +165,9 @@ class Network:
     def sync_with(self, peer: PeerState) -> int:
         """Fetch blocks from a heavier peer; returns how many were new."""
         with self.sync_lock:
-            status = self.client.get(peer.url + "/p2p/status", params={"from": self.self_url}).json()
+            status = self.client.get(
+                peer.url + "/p2p/status", params={"from": self.self_url}
+            ).json()
             self._mark_ok(peer)
             peer.tip_number = int(status["tip_number"])
             peer.total_difficulty = int(status["total_difficulty"])
@@ -161,7 +179,8 @@ class Network:
             while peer.total_difficulty > self.chain.tip.total_difficulty:
                 locator = [h.hex() for h in self.chain.locator()]
                 response = self.client.post(
-                    peer.url + "/p2p/locate", json={"locator": locator, "limit": MAX_BLOCKS_PER_SYNC}
+                    peer.url + "/p2p/locate",
+                    json={"locator": locator, "limit": MAX_BLOCKS_PER_SYNC},
                 )
                 response.raise_for_status()
                 blocks = [Block.deserialize(bytes.fromhex(b)) for b in response.json()["blocks"]]
@@ -172,7 +191,12 @@ class Network:
                     try:
                         result = self.chain.process_block(block)
                     except L1Error as exc:
-                        log.warning("invalid block %s from %s: %s", compute_header_hash(block.header).hex(), peer.url, exc)
+                        log.warning(
+                            "invalid block %s from %s: %s",
+                            compute_header_hash(block.header).hex(),
+                            peer.url,
+                            exc,
+                        )
                         self.note_invalid(peer.url)
                         return new
                     if result.status != "duplicate":

@@ -81,31 +81,61 @@ class TxPool:
         tip = chain.tip
         context = chain._header_parent_context(tip.hash)
         epoch = compute_block_epoch(
-            chain.preset, tip.epoch, tip.number, tip.hash, tip.timestamp,
+            chain.preset,
+            tip.epoch,
+            tip.number,
+            tip.hash,
+            tip.timestamp,
             context.previous_epoch_last_timestamp_ms,
         )
-        return TxEnv(chain.preset, tip.number + 1, epoch.epoch_of_block(tip.number + 1), context.median_time_ms)
+        return TxEnv(
+            chain.preset,
+            tip.number + 1,
+            epoch.epoch_of_block(tip.number + 1),
+            context.median_time_ms,
+        )
 
     def _overlay(self, conn: object, exclude: set[bytes] | None = None) -> OverlayCellProvider:
         overlay = OverlayCellProvider(StoreCellProvider(self.chain.store, conn))  # type: ignore[arg-type]
         for tx_hash, entry in self.entries.items():
             if exclude and tx_hash in exclude:
                 continue
-            for index, (output, data) in enumerate(zip(entry.tx.raw.outputs, entry.tx.raw.outputs_data, strict=True)):
-                overlay.create(CellMeta(OutPoint(tx_hash, index), output, data, self.chain.tip.number + 1, b"\0" * 32, 0, 0))
+            for index, (output, data) in enumerate(
+                zip(entry.tx.raw.outputs, entry.tx.raw.outputs_data, strict=True)
+            ):
+                overlay.create(
+                    CellMeta(
+                        OutPoint(tx_hash, index),
+                        output,
+                        data,
+                        self.chain.tip.number + 1,
+                        b"\0" * 32,
+                        0,
+                        0,
+                    )
+                )
         return overlay
 
-    def _verify(self, tx: Transaction, blobs: tuple[bytes, ...], exclude: set[bytes] | None = None) -> TransactionVerdict:
+    def _verify(
+        self, tx: Transaction, blobs: tuple[bytes, ...], exclude: set[bytes] | None = None
+    ) -> TransactionVerdict:
         with self.chain.store.read() as conn:
             overlay = self._overlay(conn, exclude)
             # Inputs spent by other pool transactions are live for this check; conflicts are
             # resolved by the replacement rule in ``submit``.
             return verify_transaction(
-                tx, overlay, MainChainHeaders(self.chain, self.chain.main), self._env(), self.chain.registry, blobs
+                tx,
+                overlay,
+                MainChainHeaders(self.chain, self.chain.main),
+                self._env(),
+                self.chain.registry,
+                blobs,
             )
 
     # ------------------------------------------------------------------ submission
-    def submit(self, tx: Transaction, blobs: tuple[bytes, ...] = (), now_ms: int | None = None) -> PoolEntry:
+    def submit(
+        self, tx: Transaction, blobs: tuple[bytes, ...] = (), now_ms: int | None = None
+    ) -> PoolEntry:
         tx_hash = compute_tx_hash(tx)
         with self.chain.lock, self.lock:
             if tx_hash in self.entries:
@@ -114,11 +144,15 @@ class TxPool:
                 if self.chain.store.get_transaction_location(conn, tx_hash) is not None:
                     raise AlreadyCommitted(f"transaction {tx_hash.hex()} is already committed")
             conflicts = {
-                self.spent_by[i.previous_output] for i in tx.raw.inputs if i.previous_output in self.spent_by
+                self.spent_by[i.previous_output]
+                for i in tx.raw.inputs
+                if i.previous_output in self.spent_by
             }
             replaced = self._with_descendants(conflicts)
             verdict = self._verify(tx, blobs, exclude=replaced)
-            entry = PoolEntry(tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, now_ms or _now_ms(), blobs)
+            entry = PoolEntry(
+                tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, now_ms or _now_ms(), blobs
+            )
             if entry.fee_rate < self.min_fee_rate:
                 raise PoolFeeRateTooLow(
                     f"fee rate {entry.fee_rate} shannons/KB is below the minimum {self.min_fee_rate} "
@@ -132,7 +166,10 @@ class TxPool:
                         f"an input is already spent by pool transaction {sorted(conflicts)[0].hex()}; "
                         f"replacing it needs a fee of at least {required} shannons, got {entry.fee}"
                     )
-            if len(self.entries) - len(replaced) >= self.max_count or self.total_bytes + entry.size > self.max_bytes:
+            if (
+                len(self.entries) - len(replaced) >= self.max_count
+                or self.total_bytes + entry.size > self.max_bytes
+            ):
                 self._evict_for(entry)
             for old in replaced:
                 self._remove(old)
@@ -156,7 +193,9 @@ class TxPool:
     def _evict_for(self, entry: PoolEntry) -> None:
         lowest = min(self.entries.values(), key=lambda e: e.fee_rate, default=None)
         if lowest is None or lowest.fee_rate >= entry.fee_rate:
-            raise PoolFull(f"the pool is full ({len(self.entries)} transactions); pay a higher fee rate")
+            raise PoolFull(
+                f"the pool is full ({len(self.entries)} transactions); pay a higher fee rate"
+            )
         for tx_hash in self._with_descendants({lowest.tx_hash}):
             self._remove(tx_hash)
 
@@ -204,11 +243,15 @@ class TxPool:
     # ------------------------------------------------------------------ chain updates
     def on_tip_change(self, change: TipChange) -> None:
         with self.lock:
-            committed = {compute_tx_hash(tx) for block in change.attached for tx in block.transactions}
+            committed = {
+                compute_tx_hash(tx) for block in change.attached for tx in block.transactions
+            }
             for tx_hash in committed:
                 self._remove(tx_hash)
             returning = [
-                tx for block in change.detached for tx in block.transactions[1:]
+                tx
+                for block in change.detached
+                for tx in block.transactions[1:]
                 if compute_tx_hash(tx) not in committed
             ]
             previous = list(self.entries.values())
@@ -234,7 +277,11 @@ class TxPool:
             self.rejected[tx_hash] = f"{type(exc).__name__}: {exc}"
             log.info("pool dropped %s: %s", tx_hash.hex(), exc)
             return
-        self._add(PoolEntry(tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, added or _now_ms(), blobs))
+        self._add(
+            PoolEntry(
+                tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, added or _now_ms(), blobs
+            )
+        )
 
 
 def _now_ms() -> int:

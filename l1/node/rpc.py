@@ -107,7 +107,9 @@ class Params:
             raw = []
         if isinstance(raw, list):
             if len(raw) > len(names):
-                raise RpcError(INVALID_PARAMS, f"{method} takes at most {len(names)} params, got {len(raw)}")
+                raise RpcError(
+                    INVALID_PARAMS, f"{method} takes at most {len(names)} params, got {len(raw)}"
+                )
             self.values = dict(zip(names, raw, strict=False))
         elif isinstance(raw, dict):
             unknown = set(raw) - set(names)
@@ -147,7 +149,10 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
 
     def method(names: list[str]) -> Callable[[Callable[[Params], Any]], Callable[[Params], Any]]:
         def register(fn: Callable[[Params], Any]) -> Callable[[Params], Any]:
-            methods[fn.__name__] = lambda raw, fn=fn, names=names: fn(Params(fn.__name__, raw, names))
+            def handler(raw: Any) -> Any:
+                return fn(Params(fn.__name__, raw, names))
+
+            methods[fn.__name__] = handler
             return fn
 
         return register
@@ -177,7 +182,11 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
     @method(["block_hash", "verbosity"])
     def get_header(p: Params) -> Any:
         record = chain.records.get(_parse(h256_from_json, p.required("block_hash"), "block_hash"))
-        return None if record is None or record.status == "invalid" else _header_view(node, record.header)
+        return (
+            None
+            if record is None or record.status == "invalid"
+            else _header_view(node, record.header)
+        )
 
     @method(["block_number", "verbosity"])
     def get_header_by_number(p: Params) -> Any:
@@ -201,7 +210,13 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
                 "cycles": quantity_to_json(entry.cycles),
                 "fee": quantity_to_json(entry.fee),
                 "time_added_to_pool": quantity_to_json(entry.time_added_ms),
-                "tx_status": {"status": "pending", "block_hash": None, "block_number": None, "tx_index": None, "reason": None},
+                "tx_status": {
+                    "status": "pending",
+                    "block_hash": None,
+                    "block_number": None,
+                    "tx_index": None,
+                    "reason": None,
+                },
             }
         with chain.store.read() as conn:
             location = chain.store.get_transaction_location(conn, tx_hash)
@@ -227,7 +242,10 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
             "time_added_to_pool": None,
             "tx_status": {
                 "status": "rejected" if reason else "unknown",
-                "block_hash": None, "block_number": None, "tx_index": None, "reason": reason,
+                "block_hash": None,
+                "block_number": None,
+                "tx_index": None,
+                "reason": reason,
             },
         }
 
@@ -236,7 +254,10 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         tx = _parse(transaction_from_json, p.required("transaction"), "transaction")
         validator = p.optional("outputs_validator", "passthrough")
         if validator not in ("passthrough", "well_known_scripts_only"):
-            raise RpcError(INVALID_PARAMS, "outputs_validator must be 'passthrough' or 'well_known_scripts_only'")
+            raise RpcError(
+                INVALID_PARAMS,
+                "outputs_validator must be 'passthrough' or 'well_known_scripts_only'",
+            )
         try:
             entry = node.submit_transaction(tx)
         except L1Error as exc:
@@ -256,20 +277,32 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         data = None
         if with_data:
             data = {"content": bytes_to_json(cell.data), "hash": bytes_to_json(cell.data_hash)}
-        return {"cell": {"output": cell_output_to_json(cell.output), "data": data}, "status": "live"}
+        return {
+            "cell": {"output": cell_output_to_json(cell.output), "data": data},
+            "status": "live",
+        }
 
     def _search_key(p: Params) -> tuple[bytes | None, bytes | None]:
         key = p.required("search_key")
         if not isinstance(key, dict):
             raise RpcError(INVALID_PARAMS, "search_key must be an object")
-        unknown = set(key) - {"script", "script_type", "script_search_mode", "filter", "with_data", "group_by_transaction"}
+        unknown = set(key) - {
+            "script",
+            "script_type",
+            "script_search_mode",
+            "filter",
+            "with_data",
+            "group_by_transaction",
+        }
         if unknown:
             raise RpcError(INVALID_PARAMS, f"search_key: unknown field {sorted(unknown)[0]!r}")
         if key.get("filter"):
             raise RpcError(INVALID_PARAMS, "search_key.filter is not supported by this node")
         mode = key.get("script_search_mode", "prefix")
         if mode not in ("prefix", "exact"):
-            raise RpcError(INVALID_PARAMS, "search_key.script_search_mode must be 'prefix' or 'exact'")
+            raise RpcError(
+                INVALID_PARAMS, "search_key.script_search_mode must be 'prefix' or 'exact'"
+            )
         script = _parse(script_from_json, key.get("script"), "search_key.script")
         script_hash = compute_script_hash(script)
         script_type = key.get("script_type")
@@ -291,11 +324,15 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         cursor = p.optional("after_cursor")
         after = None
         if cursor is not None:
-            raw = _parse(lambda v: bytes_from_hex(v), cursor)
+            raw = _parse(bytes_from_hex, cursor)
             after = int.from_bytes(raw, "big")
         with chain.store.read() as conn:
             rows = chain.store.search_cells(
-                conn, lock_hash=lock_hash, type_hash=type_hash, after_id=after, limit=limit,
+                conn,
+                lock_hash=lock_hash,
+                type_hash=type_hash,
+                after_id=after,
+                limit=limit,
                 descending=order == "desc",
             )
         objects = [
@@ -313,7 +350,7 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
 
     @method(["search_key"])
     def get_cells_capacity(p: Params) -> Any:
-        lock_hash, type_hash = _search_key(p)
+        lock_hash, _type_hash = _search_key(p)
         if lock_hash is None:
             raise RpcError(INVALID_PARAMS, "get_cells_capacity supports script_type 'lock'")
         with chain.store.read() as conn:
@@ -355,7 +392,9 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
             "node_id": node.network.self_url,
             "active": node.network.active,
             "addresses": [{"address": node.network.self_url, "score": "0x1"}],
-            "connections": quantity_to_json(sum(1 for peer in node.network.peers.values() if peer.connected)),
+            "connections": quantity_to_json(
+                sum(1 for peer in node.network.peers.values() if peer.connected)
+            ),
             "protocols": [{"id": "0x0", "name": "/rollcourt/http-p2p", "support_versions": ["1"]}],
         }
 
@@ -427,7 +466,10 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
             name: {
                 "code_hash": bytes_to_json(script.code_hash),
                 "hash_type": "type",
-                "cell_dep": {"out_point": out_point_to_json(script.cell_dep.out_point), "dep_type": "code"},
+                "cell_dep": {
+                    "out_point": out_point_to_json(script.cell_dep.out_point),
+                    "dep_type": "code",
+                },
             }
             for name, script in node.genesis.system_scripts.items()
         }
@@ -445,7 +487,12 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         @method(["count"])
         def generate_block(p: Params) -> Any:
             """CKB's IntegrationTest ``generate_block``: mine one block now (real PoW)."""
-            template = build_template(chain, node.pool, node.miner_lock(), max(int(time.time() * 1000), chain.tip.timestamp + 1))
+            template = build_template(
+                chain,
+                node.pool,
+                node.miner_lock(),
+                max(int(time.time() * 1000), chain.tip.timestamp + 1),
+            )
             solved = None
             start = 0
             while solved is None:
@@ -467,4 +514,3 @@ def bytes_from_hex(value: Any) -> bytes:
         return bytes.fromhex(value[2:])
     except ValueError:
         raise ValueError(f"after_cursor must be 0x-prefixed hex, got {value!r}") from None
-

@@ -170,8 +170,15 @@ def _serialize_cells(cell_list: tuple[CellMeta, ...] | list[CellMeta]) -> bytes:
     return json.dumps(
         [
             [
-                c.out_point.tx_hash.hex(), c.out_point.index, c.output.serialize().hex(), c.data.hex(),
-                c.block_number, c.block_hash.hex(), c.block_epoch, c.block_timestamp, c.is_cellbase,
+                c.out_point.tx_hash.hex(),
+                c.out_point.index,
+                c.output.serialize().hex(),
+                c.data.hex(),
+                c.block_number,
+                c.block_hash.hex(),
+                c.block_epoch,
+                c.block_timestamp,
+                c.is_cellbase,
             ]
             for c in cell_list
         ]
@@ -181,8 +188,14 @@ def _serialize_cells(cell_list: tuple[CellMeta, ...] | list[CellMeta]) -> bytes:
 def _deserialize_cells(data: bytes) -> list[CellMeta]:
     return [
         CellMeta(
-            OutPoint(bytes.fromhex(tx), index), CellOutput.deserialize(bytes.fromhex(out)),
-            bytes.fromhex(d), number, bytes.fromhex(bh), epoch, ts, cb,
+            OutPoint(bytes.fromhex(tx), index),
+            CellOutput.deserialize(bytes.fromhex(out)),
+            bytes.fromhex(d),
+            number,
+            bytes.fromhex(bh),
+            epoch,
+            ts,
+            cb,
         )
         for tx, index, out, d, number, bh, epoch, ts, cb in json.loads(data)
     ]
@@ -247,15 +260,23 @@ class Store:
                 error=record.error,
                 fees=record.fees,
                 primary_reward=record.primary_reward,
-                cellbase_lock=None if record.cellbase_lock is None else record.cellbase_lock.serialize(),
+                cellbase_lock=None
+                if record.cellbase_lock is None
+                else record.cellbase_lock.serialize(),
             )
         )
 
     def load_block_records(self, conn: Connection) -> list[BlockRecord]:
         rows = conn.execute(
             select(
-                blocks.c.hash, blocks.c.header, blocks.c.total_difficulty, blocks.c.epoch,
-                blocks.c.status, blocks.c.fees, blocks.c.primary_reward, blocks.c.cellbase_lock,
+                blocks.c.hash,
+                blocks.c.header,
+                blocks.c.total_difficulty,
+                blocks.c.epoch,
+                blocks.c.status,
+                blocks.c.fees,
+                blocks.c.primary_reward,
+                blocks.c.cellbase_lock,
                 blocks.c.error,
             ).order_by(blocks.c.number)
         ).all()
@@ -268,7 +289,9 @@ class Store:
                 status=row.status,
                 fees=row.fees,
                 primary_reward=row.primary_reward,
-                cellbase_lock=None if row.cellbase_lock is None else Script.deserialize(row.cellbase_lock),
+                cellbase_lock=None
+                if row.cellbase_lock is None
+                else Script.deserialize(row.cellbase_lock),
                 error=row.error,
             )
             for row in rows
@@ -299,8 +322,11 @@ class Store:
                 insert(transactions),
                 [
                     {
-                        "tx_hash": tx_hash, "block_hash": block_hash, "block_number": number,
-                        "tx_index": index, "output_count": len(tx.raw.outputs),
+                        "tx_hash": tx_hash,
+                        "block_hash": block_hash,
+                        "block_number": number,
+                        "tx_index": index,
+                        "output_count": len(tx.raw.outputs),
                     }
                     for index, (tx_hash, tx) in enumerate(txs)
                 ],
@@ -309,11 +335,15 @@ class Store:
     def delete_transactions(self, conn: Connection, block_hash: bytes) -> None:
         conn.execute(delete(transactions).where(transactions.c.block_hash == block_hash))
 
-    def get_transaction_location(self, conn: Connection, tx_hash: bytes) -> tuple[bytes, int, int, int] | None:
+    def get_transaction_location(
+        self, conn: Connection, tx_hash: bytes
+    ) -> tuple[bytes, int, int, int] | None:
         """(block hash, block number, index in block, output count) on the main chain."""
         row = conn.execute(
             select(
-                transactions.c.block_hash, transactions.c.block_number, transactions.c.tx_index,
+                transactions.c.block_hash,
+                transactions.c.block_number,
+                transactions.c.tx_index,
                 transactions.c.output_count,
             ).where(transactions.c.tx_hash == tx_hash)
         ).first()
@@ -328,18 +358,26 @@ class Store:
         ).first()
         return None if row is None else _cell_from_row(row)
 
-    def insert_cells(self, conn: Connection, created: list[tuple[CellMeta, bytes, bytes | None, int]]) -> None:
+    def insert_cells(
+        self, conn: Connection, created: list[tuple[CellMeta, bytes, bytes | None, int]]
+    ) -> None:
         """Insert (cell, lock hash, type hash, tx index in block) rows."""
         if created:
             conn.execute(
                 insert(cells),
                 [
                     {
-                        "tx_hash": c.out_point.tx_hash, "out_index": c.out_point.index,
-                        "output": c.output.serialize(), "data": c.data, "lock_hash": lock_hash,
-                        "type_hash": type_hash, "block_number": c.block_number,
-                        "block_hash": c.block_hash, "block_epoch": c.block_epoch,
-                        "block_timestamp": c.block_timestamp, "tx_index": tx_index,
+                        "tx_hash": c.out_point.tx_hash,
+                        "out_index": c.out_point.index,
+                        "output": c.output.serialize(),
+                        "data": c.data,
+                        "lock_hash": lock_hash,
+                        "type_hash": type_hash,
+                        "block_number": c.block_number,
+                        "block_hash": c.block_hash,
+                        "block_epoch": c.block_epoch,
+                        "block_timestamp": c.block_timestamp,
+                        "tx_index": tx_index,
                         "is_cellbase": c.is_cellbase,
                     }
                     for c, lock_hash, type_hash, tx_index in created
@@ -348,7 +386,9 @@ class Store:
 
     def delete_cell(self, conn: Connection, out_point: OutPoint) -> None:
         conn.execute(
-            delete(cells).where(cells.c.tx_hash == out_point.tx_hash, cells.c.out_index == out_point.index)
+            delete(cells).where(
+                cells.c.tx_hash == out_point.tx_hash, cells.c.out_index == out_point.index
+            )
         )
 
     def delete_cells_of_block(self, conn: Connection, block_hash: bytes) -> None:
@@ -373,7 +413,9 @@ class Store:
         if after_id is not None:
             query = query.where(cells.c.id < after_id if descending else cells.c.id > after_id)
         query = query.order_by(cells.c.id.desc() if descending else cells.c.id).limit(limit)
-        return [(int(row.id), _cell_from_row(row), int(row.tx_index)) for row in conn.execute(query)]
+        return [
+            (int(row.id), _cell_from_row(row), int(row.tx_index)) for row in conn.execute(query)
+        ]
 
     def total_capacity_by_lock(self, conn: Connection, lock_hash: bytes) -> tuple[int, int]:
         rows = conn.execute(select(cells.c.output).where(cells.c.lock_hash == lock_hash)).all()
@@ -382,10 +424,14 @@ class Store:
     # ------------------------------------------------------------------ undo
     def put_undo(self, conn: Connection, block_hash: bytes, consumed: tuple[CellMeta, ...]) -> None:
         conn.execute(delete(block_undo).where(block_undo.c.block_hash == block_hash))
-        conn.execute(insert(block_undo).values(block_hash=block_hash, consumed=_serialize_cells(consumed)))
+        conn.execute(
+            insert(block_undo).values(block_hash=block_hash, consumed=_serialize_cells(consumed))
+        )
 
     def pop_undo(self, conn: Connection, block_hash: bytes) -> list[CellMeta]:
-        row = conn.execute(select(block_undo.c.consumed).where(block_undo.c.block_hash == block_hash)).first()
+        row = conn.execute(
+            select(block_undo.c.consumed).where(block_undo.c.block_hash == block_hash)
+        ).first()
         if row is None:
             raise LookupError(f"no undo data for block {block_hash.hex()}")
         conn.execute(delete(block_undo).where(block_undo.c.block_hash == block_hash))

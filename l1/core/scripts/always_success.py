@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from l1.core.scripts.base import NativeVerifier, ScriptContext
 
-__all__ = ["ALWAYS_SUCCESS", "ALWAYS_SUCCESS_CYCLES", "ALWAYS_SUCCESS_CODE"]
+__all__ = ["ALWAYS_SUCCESS", "ALWAYS_SUCCESS_CODE", "ALWAYS_SUCCESS_CYCLES"]
 
 ALWAYS_SUCCESS_CODE = b"rollcourt-native-verifier:always_success:v1"
 ALWAYS_SUCCESS_CYCLES = 500

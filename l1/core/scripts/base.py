@@ -74,7 +74,8 @@ class ScriptContext:
 class ScriptVerifier(Protocol):
     """A verifier plug-in: returns the cycles it consumed, raises ``VerifierFailure`` to reject."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, context: ScriptContext) -> int: ...
 

@@ -22,12 +22,12 @@ from l1.ckb.types import Transaction, WitnessArgs
 from l1.core.scripts.base import NativeVerifier, ScriptContext, VerifierFailure
 
 __all__ = [
+    "SECP256K1_BLAKE160_SIGHASH_ALL",
     "SECP256K1_CODE",
     "SECP256K1_CYCLES",
     "SECP256K1_N",
-    "SECP256K1_BLAKE160_SIGHASH_ALL",
-    "compute_sighash_all_message",
     "compute_lock_args",
+    "compute_sighash_all_message",
     "sign_sighash_all",
     "validate_signature_encoding",
 ]
@@ -39,7 +39,7 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SIGNATURE_SIZE = 65
 
 
-def _ckb_hasher() -> hashlib._Hash:  # noqa: SLF001 - the stdlib's own hash type
+def _ckb_hasher() -> hashlib.blake2b:
     return hashlib.blake2b(digest_size=32, person=b"ckb-default-hash")
 
 
@@ -105,9 +105,7 @@ def _run(context: ScriptContext) -> int:
         raise VerifierFailure("missing signature")
     validate_signature_encoding(signature)
     try:
-        public_key = coincurve.PublicKey.from_signature_and_message(
-            signature, message, hasher=None
-        )
+        public_key = coincurve.PublicKey.from_signature_and_message(signature, message, hasher=None)
     except Exception:  # coincurve raises a bare Exception for unrecoverable signatures
         raise VerifierFailure("signature does not recover a public key") from None
     if blake160(public_key.format(compressed=True)) != context.args:

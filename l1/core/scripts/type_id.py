@@ -12,7 +12,13 @@ from l1.ckb.hashing import ckbhash
 from l1.ckb.types import HASH_TYPE_TYPE, Script
 from l1.core.scripts.base import NativeVerifier, ScriptContext, VerifierFailure
 
-__all__ = ["TYPE_ID", "TYPE_ID_CODE_HASH", "TYPE_ID_CYCLES", "compute_type_id_args", "type_id_script"]
+__all__ = [
+    "TYPE_ID",
+    "TYPE_ID_CODE_HASH",
+    "TYPE_ID_CYCLES",
+    "compute_type_id_args",
+    "type_id_script",
+]
 
 TYPE_ID_CODE_HASH = bytes(25) + b"TYPE_ID"
 TYPE_ID_CYCLES = 1_000_000

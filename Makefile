@@ -1,0 +1,40 @@
+# rollcourt — every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install devnet test lint typecheck unit slow bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+## Run the devnet (embedded default): a mining L1 node with prefunded devnet keys.
+devnet: install
+	$(BIN)/rollcourt devnet up
+
+## Run every check CI runs: lint, types, the fast suite, then the slow (multi-process) suite.
+test: install lint typecheck
+	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy l1 l2 sequencer prover challenger rollcourt
+
+unit: install
+	$(BIN)/pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python bench/bench_l1.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
