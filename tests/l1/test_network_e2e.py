@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from l1.client import L1Client, build_transfer
 from l1.ckb.types import Script
+from l1.client import L1Client, build_transfer
 from l1.devnet_keys import DEVNET_KEYS
 from tests.support.procs import Proc, l1_node, wait_until
 
@@ -31,8 +31,12 @@ def _transfer(client: L1Client, key_index: int, to_index: int, amount_ckb: int) 
     sender = Script(code_hash, 1, DEVNET_KEYS[key_index].lock_args)
     recipient = Script(code_hash, 1, DEVNET_KEYS[to_index].lock_args)
     tx = build_transfer(
-        client.get_live_cells(sender), DEVNET_KEYS[key_index].private_key, code_hash, dep,
-        recipient, amount_ckb * 100_000_000,
+        client.get_live_cells(sender),
+        DEVNET_KEYS[key_index].private_key,
+        code_hash,
+        dep,
+        recipient,
+        amount_ckb * 100_000_000,
     )
     return client.send_transaction(tx)
 
@@ -70,12 +74,15 @@ def test_three_nodes_partition_heal_and_reorg(procs: list[Proc], tmp_path: Path)
     ca.generate_block()
     wait_until(lambda: cc.get_transaction_status(tx_hash) == "committed", 60, what="re-commit")
     code_hash, _ = ca.get_system_script()
-    assert cc.get_balance(Script(code_hash, 1, DEVNET_KEYS[5].lock_args)) == (
-        20_000_000 + 1234
-    ) * 100_000_000
+    assert (
+        cc.get_balance(Script(code_hash, 1, DEVNET_KEYS[5].lock_args))
+        == (20_000_000 + 1234) * 100_000_000
+    )
 
 
-def test_node_killed_mid_mining_restarts_valid_and_catches_up(procs: list[Proc], tmp_path: Path) -> None:
+def test_node_killed_mid_mining_restarts_valid_and_catches_up(
+    procs: list[Proc], tmp_path: Path
+) -> None:
     miner = l1_node(tmp_path / "m", mine=True, mine_interval=0.05)
     cm = _start(procs, miner)
     follower = l1_node(tmp_path / "f", peers=(miner.url,))
@@ -85,7 +92,9 @@ def test_node_killed_mid_mining_restarts_valid_and_catches_up(procs: list[Proc],
     height_at_kill = _tip(cm)[0]
     wait_until(lambda: _tip(cm)[0] >= height_at_kill + 10, 90, what="miner continues")
 
-    restarted = l1_node(tmp_path / "f", port=int(follower.url.rsplit(":", 1)[1]), peers=(miner.url,))
+    restarted = l1_node(
+        tmp_path / "f", port=int(follower.url.rsplit(":", 1)[1]), peers=(miner.url,)
+    )
     cr = _start(procs, restarted)
     number, block_hash = _tip(cr)
     assert number >= 20  # nothing committed before the crash was lost

@@ -24,7 +24,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Any, timeout: float = 60.0, interval: float = 0.1, what: str = "condition") -> Any:
+def wait_until(
+    predicate: Any, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -32,10 +34,12 @@ def wait_until(predicate: Any, timeout: float = 60.0, interval: float = 0.1, wha
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
+        except Exception as exc:
             last_error = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+    raise TimeoutError(
+        f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
 @dataclass
@@ -52,14 +56,18 @@ class Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
-        self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        self.process = subprocess.Popen(
+            self.args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+        )
         log.close()
         return self
 
     def wait_healthy(self, timeout: float = 60.0) -> Proc:
         def healthy() -> bool:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"process exited with {self.process.returncode}; log:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"process exited with {self.process.returncode}; log:\n{self.log_tail()}"
+                )
             return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
 
         wait_until(healthy, timeout, 0.1, f"{self.url}/healthz")
@@ -102,8 +110,20 @@ def l1_node(
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     args = [
-        sys.executable, "-m", "l1", "node", "--data-dir", str(data_dir), "--rpc-port", str(port),
-        "--spec", str(spec), "--sync-interval", "0.5", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "l1",
+        "node",
+        "--data-dir",
+        str(data_dir),
+        "--rpc-port",
+        str(port),
+        "--spec",
+        str(spec),
+        "--sync-interval",
+        "0.5",
+        "--log-level",
+        "warning",
     ]
     for peer in peers:
         args += ["--peer", peer]
