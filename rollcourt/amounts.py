@@ -22,7 +22,7 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 def parse_ckb_amount(text: str) -> int:
     """Shannons for a positive CKB amount written in decimal ("100", "12.5", "0.00000001")."""
-    cleaned = text.strip().replace("_", "")
+    cleaned = text.strip()
     if not _NUMBER.fullmatch(cleaned):
         raise InvalidAmount(f"{text!r} is not a CKB amount (write a decimal number like 12.5)")
     try:

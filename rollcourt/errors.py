@@ -11,6 +11,7 @@ __all__ = [
     "InvalidAmount",
     "InvalidKey",
     "InvalidLockArgs",
+    "KeyFileError",
     "KeyFileExists",
     "NodeRpcError",
     "NodeUnreachable",
@@ -35,7 +36,11 @@ class InvalidLockArgs(RollcourtError, ValueError):
     """Lock args that are not 20 bytes of hex (a secp256k1 blake160)."""
 
 
-class KeyFileExists(RollcourtError):
+class KeyFileError(RollcourtError):
+    """A key file that cannot be written."""
+
+
+class KeyFileExists(KeyFileError):
     """``keys new --out`` never overwrites an existing file (it may hold the only copy of a key)."""
 
 

@@ -1,0 +1,543 @@
+"""``rollcourt devnet up``: run the devnet's roles as child processes and keep them running.
+
+A ``Role`` says how to run one service: its command (a ``python -m <package>`` entry point, the
+same ones docker compose uses, DESIGN §6), the URL that answers when it is healthy, its log file
+and the URLs it publishes in ``devnet.json``. The ``Supervisor`` starts roles in order, waiting for
+each to be healthy before the next (a sequencer needs its L1), restarts a role that dies
+unexpectedly (a few times, then gives up), and stops them in reverse order: SIGTERM, a grace
+period, then SIGKILL. Adding the sequencer, challenger or prover is adding a ``Role``.
+
+Children run in their own session so a terminal's Ctrl-C reaches only the supervisor, which then
+stops them in order; and each is tied to the supervisor's life (``rollcourt._launch``), so nothing
+outlives a killed supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.text import Text
+
+import l1
+from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
+from l1.node.config import default_spec_path
+from rollcourt.config import DEVNET_FILE_NAME
+from rollcourt.errors import DevnetError, RollcourtError
+from rollcourt.rpc import NodeClient, TipSummary, get_tip_summary
+
+__all__ = [
+    "DEFAULT_MINE_INTERVALS",
+    "PRESETS",
+    "DevnetOptions",
+    "Role",
+    "Supervisor",
+    "build_devnet_file",
+    "build_l1_role",
+    "is_port_free",
+    "run_devnet",
+    "write_json_atomically",
+]
+
+PRESETS = ("devnet", "test")
+#: The test preset keeps its tiny difficulty forever, so an unpaced miner would produce blocks
+#: as fast as the CPU allows; the devnet preset's difficulty adjustment paces itself.
+DEFAULT_MINE_INTERVALS = {"devnet": 0.0, "test": 1.0}
+PROJECT_ROOT = Path(l1.__file__).resolve().parent.parent
+
+
+@dataclass
+class Role:
+    """How to run one devnet service."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    #: Published in devnet.json under ``roles.<name>`` (e.g. ``{"rpc": "http://..."}``).
+    urls: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    startup_timeout: float = 120.0
+
+
+@dataclass
+class _Running:
+    role: Role
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+
+class _Stopped(Exception):
+    """A stop was requested while waiting for a role."""
+
+
+class Supervisor:
+    def __init__(
+        self,
+        roles: list[Role],
+        *,
+        stop_event: threading.Event,
+        report: Callable[[str], None],
+        max_restarts: int = 3,
+        stop_grace: float = 15.0,
+    ) -> None:
+        self.running = [_Running(role) for role in roles]
+        self.stop_event = stop_event
+        self.force_event = threading.Event()
+        self.report = report
+        self.max_restarts = max_restarts
+        self.stop_grace = stop_grace
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> bool:
+        """Start every role in order, each healthy before the next; False if a stop came first."""
+        try:
+            for entry in self.running:
+                self._spawn(entry)
+                self._wait_healthy(entry)
+        except _Stopped:
+            return False
+        return True
+
+    def check(self) -> bool:
+        """Restart roles that died; True if one was restarted. Raises once a role gave up."""
+        restarted = False
+        for entry in self.running:
+            process = entry.process
+            if process is None or process.poll() is None or self.stop_event.is_set():
+                continue
+            role = entry.role
+            if entry.restarts >= self.max_restarts:
+                raise DevnetError(
+                    f"{role.name} exited with code {process.returncode} and was already "
+                    f"restarted {entry.restarts} times; giving up (log: {role.log_path})"
+                )
+            entry.restarts += 1
+            self.report(
+                f"{role.name} exited unexpectedly with code {process.returncode}; restarting "
+                f"({entry.restarts}/{self.max_restarts}), log: {role.log_path}"
+            )
+            try:
+                self._spawn(entry)
+                self._wait_healthy(entry)
+            except _Stopped:
+                return restarted
+            self.report(f"{role.name} is back (pid {self.pid(role.name)})")
+            restarted = True
+        return restarted
+
+    def stop(self) -> None:
+        """Stop roles in reverse start order: SIGTERM, wait, then SIGKILL."""
+        for entry in reversed(self.running):
+            process = entry.process
+            if process is None:
+                continue
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+                deadline = time.monotonic() + self.stop_grace
+                while process.poll() is None and time.monotonic() < deadline:
+                    if self.force_event.wait(0.1):
+                        break
+                if process.poll() is None:
+                    self.report(f"{entry.role.name} did not stop in time; killing it")
+                    _signal_group(process, signal.SIGKILL)
+            process.wait()
+            # Anything the role left in its process group goes with it.
+            _signal_group(process, signal.SIGKILL)
+
+    def pid(self, name: str) -> int | None:
+        for entry in self.running:
+            if entry.role.name == name and entry.process is not None:
+                return entry.process.pid
+        return None
+
+    def restarts(self, name: str) -> int:
+        return next((e.restarts for e in self.running if e.role.name == name), 0)
+
+    # ------------------------------------------------------------------ internals
+    def _spawn(self, entry: _Running) -> None:
+        role = entry.role
+        role.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **role.env}
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
+        )
+        launcher = [sys.executable, "-m", "rollcourt._launch", str(os.getpid()), "--"]
+        with role.log_path.open("ab") as log:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            log.write(f"\n=== {stamp} starting {role.name}: {' '.join(role.command)}\n".encode())
+            log.flush()
+            entry.process = subprocess.Popen(
+                launcher + role.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+
+    def _wait_healthy(self, entry: _Running) -> None:
+        role, process = entry.role, entry.process
+        if process is None:
+            raise DevnetError(f"{role.name} was never started")
+        deadline = time.monotonic() + role.startup_timeout
+        with httpx.Client(timeout=2.0) as http:
+            while True:
+                if self.stop_event.is_set():
+                    raise _Stopped
+                if process.poll() is not None:
+                    raise DevnetError(
+                        f"{role.name} exited with code {process.returncode} while starting; "
+                        f"last log lines:\n{_tail(role.log_path)}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(role.health_url).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise DevnetError(
+                        f"{role.name} did not answer {role.health_url} within "
+                        f"{role.startup_timeout:g} s (log: {role.log_path})"
+                    )
+                self.stop_event.wait(0.2)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    # The child leads its own session, so its process group id is its pid.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------- the devnet's roles
+@dataclass(frozen=True, slots=True)
+class DevnetOptions:
+    data_dir: Path
+    rpc_port: int
+    preset: str
+    mine_duty: float
+    mine_interval: float
+
+    @property
+    def l1_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+
+def build_l1_role(options: DevnetOptions) -> Role:
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "l1",
+        "node",
+        "--data-dir",
+        str(data_dir / "l1"),
+        "--rpc-port",
+        str(options.rpc_port),
+        "--spec",
+        str(default_spec_path(options.preset)),
+        "--mine",
+        "--mine-duty",
+        repr(options.mine_duty),
+        "--mine-interval",
+        repr(options.mine_interval),
+    ]
+    return Role(
+        name="l1",
+        command=command,
+        health_url=options.l1_url + "/healthz",
+        log_path=data_dir / "logs" / "l1.log",
+        urls={"rpc": options.l1_url},
+    )
+
+
+def is_port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on host:port (SO_REUSEADDR, as uvicorn binds)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def write_json_atomically(path: Path, content: dict[str, Any]) -> None:
+    """Readers never see a half-written file: write a sibling, then rename over."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(content, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def build_devnet_file(
+    options: DevnetOptions,
+    roles: list[Role],
+    pids: dict[str, int | None],
+    chain: dict[str, Any],
+    system_scripts: Any,
+) -> dict[str, Any]:
+    """devnet.json: what other tools need to talk to this devnet."""
+    return {
+        "version": 1,
+        "supervisor_pid": os.getpid(),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_dir": str(options.data_dir.resolve()),
+        "chain": chain,
+        "roles": {
+            role.name: {**role.urls, "pid": pids.get(role.name), "log": str(role.log_path)}
+            for role in roles
+        },
+        "system_scripts": system_scripts,
+        "devnet_keys": {
+            "public": True,
+            "warning": DEVNET_KEY_WARNING,
+            "keys": [
+                {
+                    "index": key.index,
+                    "private_key": "0x" + key.private_key.hex(),
+                    "lock_args": "0x" + key.lock_args.hex(),
+                }
+                for key in DEVNET_KEYS
+            ],
+        },
+    }
+
+
+def read_recorded_preset(devnet_file: Path) -> str | None:
+    try:
+        preset = json.loads(devnet_file.read_text())["chain"]["preset"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return preset if isinstance(preset, str) else None
+
+
+@contextlib.contextmanager
+def exclusive_data_dir(data_dir: Path) -> Iterator[None]:
+    """One ``devnet up`` per data directory: two nodes on one SQLite file would corrupt it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = (data_dir / "devnet.lock").open("w")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DevnetError(
+                f"another `rollcourt devnet up` is already using {data_dir}"
+            ) from None
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop_event: threading.Event, force_event: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM ask for a clean stop; a second one skips the grace period."""
+    received: list[int] = []
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        if stop_event.is_set():
+            force_event.set()
+        stop_event.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def get_l1_status(url: str) -> TipSummary | None:
+    try:
+        with NodeClient(url, timeout=2.0) as client:
+            return get_tip_summary(client, with_pool=True)
+    except RollcourtError:
+        return None
+
+
+def format_status(summary: TipSummary | None, supervisor: Supervisor) -> str:
+    restarts = supervisor.restarts("l1")
+    suffix = f"  restarts {restarts}" if restarts else ""
+    if summary is None:
+        return f"l1: not answering{suffix}"
+    epoch = summary.epoch
+    return (
+        f"l1 tip {summary.number}  epoch {epoch.number} ({epoch.index}/{epoch.length})  "
+        f"difficulty {summary.difficulty}  pool {summary.pool_pending}{suffix}"
+    )
+
+
+def devnet_file_path(data_dir: Path) -> Path:
+    return data_dir / DEVNET_FILE_NAME
+
+
+# ---------------------------------------------------------------------- devnet up
+class _StatusDisplay:
+    """A live one-line status on a terminal; an occasional plain line when output is a file."""
+
+    PLAIN_INTERVAL = 10.0
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live: Live | None = None
+        self.last_plain = 0.0
+
+    def __enter__(self) -> _StatusDisplay:
+        if self.console.is_terminal:
+            self.live = Live(
+                Text("starting..."), console=self.console, refresh_per_second=4, transient=True
+            )
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def update(self, line: str) -> None:
+        if self.live is not None:
+            self.live.update(Text(line, style="cyan"))
+        elif time.monotonic() - self.last_plain >= self.PLAIN_INTERVAL:
+            self.last_plain = time.monotonic()
+            self.console.print(line, markup=False, highlight=False)
+
+
+def _describe_chain(url: str, preset: str) -> tuple[dict[str, Any], Any]:
+    with NodeClient(url, timeout=10.0) as client:
+        system_scripts = client.call("get_system_scripts")
+        info = client.call("get_blockchain_info")
+        genesis_hash = client.call("get_block_hash", "0x0")
+        tip = client.get_tip_block_number()
+    chain = {
+        "name": info.get("chain") if isinstance(info, dict) else None,
+        "preset": preset,
+        "spec": str(default_spec_path(preset)),
+        "genesis_hash": genesis_hash,
+        "tip_at_start": tip,
+    }
+    return chain, system_scripts
+
+
+def _print_banner(
+    console: Console, options: DevnetOptions, roles: list[Role], chain: dict[str, Any]
+) -> None:
+    from rollcourt.config import resolve_l1_rpc
+
+    data_dir = options.data_dir.resolve()
+    resumed = chain["tip_at_start"] > 0
+    console.print(
+        f"[bold green]rollcourt devnet is up[/]: chain {chain['name']} (preset {options.preset}), "
+        + (f"resumed at block {chain['tip_at_start']}" if resumed else "new chain"),
+        highlight=False,
+    )
+    for role in roles:
+        urls = "  ".join(f"{key} {url}" for key, url in role.urls.items())
+        console.print(f"  {role.name:<10} {urls}   log {role.log_path}", markup=False)
+    console.print(f"  {'devnet.json':<10} {devnet_file_path(data_dir)}", markup=False)
+    console.print()
+    console.print(f"[bold yellow]Devnet keys[/] ({DEVNET_KEY_WARNING}):", highlight=False)
+    for key in DEVNET_KEYS[:3]:
+        console.print(
+            f"  ({key.index}) private key 0x{key.private_key.hex()}  "
+            f"lock args 0x{key.lock_args.hex()}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"  ... {len(DEVNET_KEYS)} keys in all: `rollcourt keys devnet` lists them",
+        markup=False,
+        highlight=False,
+    )
+    console.print()
+    rpc_flag = "" if resolve_l1_rpc(None) == options.l1_url else f" --rpc {options.l1_url}"
+    console.print(
+        f"try: rollcourt l1 transfer --key devnet:0 --to 0x{DEVNET_KEYS[1].lock_args.hex()} "
+        f"--amount 100{rpc_flag}",
+        markup=False,
+        highlight=False,
+    )
+    console.print("Press Ctrl-C to stop (the chain is kept; run again to resume).", markup=False)
+
+
+def run_devnet(options: DevnetOptions, console: Console) -> None:
+    """Bring the devnet up and supervise it until SIGINT/SIGTERM; raises ``DevnetError``."""
+    data_dir = options.data_dir
+    devnet_file = devnet_file_path(data_dir)
+    with exclusive_data_dir(data_dir):
+        recorded = read_recorded_preset(devnet_file)
+        if recorded is not None and recorded != options.preset:
+            raise DevnetError(
+                f"{data_dir} holds a {recorded!r} chain; run with --preset {recorded} "
+                "or use another --data-dir"
+            )
+        if not is_port_free(options.rpc_port):
+            raise DevnetError(
+                f"port {options.rpc_port} on 127.0.0.1 is already in use; "
+                "choose another with --rpc-port"
+            )
+        roles = [build_l1_role(options)]
+        stop_event = threading.Event()
+
+        def report(message: str) -> None:
+            console.print(f"[yellow]devnet:[/] {escape(message)}", highlight=False)
+
+        supervisor = Supervisor(roles, stop_event=stop_event, report=report)
+        with stop_on_signals(stop_event, supervisor.force_event):
+            try:
+                console.print(
+                    f"starting the L1 node on {options.l1_url} (data in {data_dir.resolve()})",
+                    markup=False,
+                    highlight=False,
+                )
+                if not supervisor.start():
+                    return
+                chain, system_scripts = _describe_chain(options.l1_url, options.preset)
+
+                def write_devnet_file() -> None:
+                    pids = {role.name: supervisor.pid(role.name) for role in roles}
+                    content = build_devnet_file(options, roles, pids, chain, system_scripts)
+                    write_json_atomically(devnet_file, content)
+
+                write_devnet_file()
+                _print_banner(console, options, roles, chain)
+                with _StatusDisplay(console) as display:
+                    display.update(format_status(get_l1_status(options.l1_url), supervisor))
+                    while not stop_event.wait(1.0):
+                        if supervisor.check():
+                            write_devnet_file()
+                        display.update(format_status(get_l1_status(options.l1_url), supervisor))
+            finally:
+                if stop_event.is_set():
+                    console.print("stopping the devnet...", markup=False)
+                supervisor.stop()
+        console.print(
+            f"devnet stopped; its data stays in {data_dir.resolve()} (run again to resume)",
+            markup=False,
+            highlight=False,
+        )
