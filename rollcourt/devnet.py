@@ -121,28 +121,45 @@ class Supervisor:
         """Restart roles that died; True if one was restarted. Raises once a role gave up."""
         restarted = False
         for entry in self.running:
-            process = entry.process
-            if process is None or process.poll() is None or self.stop_event.is_set():
-                continue
-            role = entry.role
+            try:
+                restarted |= self._revive(entry)
+            except _Stopped:
+                return restarted
+        return restarted
+
+    def _revive(self, entry: _Running) -> bool:
+        role = entry.role
+        revived = False
+        while (
+            entry.process is not None
+            and entry.process.poll() is not None
+            and not self.stop_event.is_set()
+        ):
+            code = entry.process.returncode
             if entry.restarts >= self.max_restarts:
                 raise DevnetError(
-                    f"{role.name} exited with code {process.returncode} and was already "
-                    f"restarted {entry.restarts} times; giving up (log: {role.log_path})"
+                    f"{role.name} exited with code {code} after {entry.restarts} restarts; "
+                    f"giving up (log: {role.log_path})"
                 )
             entry.restarts += 1
             self.report(
-                f"{role.name} exited unexpectedly with code {process.returncode}; restarting "
+                f"{role.name} exited unexpectedly with code {code}; restarting "
                 f"({entry.restarts}/{self.max_restarts}), log: {role.log_path}"
             )
+            if self.stop_event.wait(float(entry.restarts - 1)):  # back off: 0 s, 1 s, 2 s...
+                raise _Stopped
+            self._spawn(entry)
             try:
-                self._spawn(entry)
                 self._wait_healthy(entry)
-            except _Stopped:
-                return restarted
-            self.report(f"{role.name} is back (pid {self.pid(role.name)})")
-            restarted = True
-        return restarted
+            except DevnetError as exc:
+                self.report(str(exc))
+                if entry.process.poll() is None:  # alive but never healthy: count it as dead
+                    _signal_group(entry.process, signal.SIGKILL)
+                    entry.process.wait()
+                continue  # the loop counts another restart
+            self.report(f"{role.name} is back (pid {entry.process.pid})")
+            revived = True
+        return revived
 
     def stop(self) -> None:
         """Stop roles in reverse start order: SIGTERM, wait, then SIGKILL."""
@@ -160,8 +177,6 @@ class Supervisor:
                     self.report(f"{entry.role.name} did not stop in time; killing it")
                     _signal_group(process, signal.SIGKILL)
             process.wait()
-            # Anything the role left in its process group goes with it.
-            _signal_group(process, signal.SIGKILL)
 
     def pid(self, name: str) -> int | None:
         for entry in self.running:
@@ -450,7 +465,7 @@ def _print_banner(
     from rollcourt.config import resolve_l1_rpc
 
     data_dir = options.data_dir.resolve()
-    resumed = chain["tip_at_start"] > 0
+    resumed = chain["resumed"]
     console.print(
         f"[bold green]rollcourt devnet is up[/]: chain {chain['name']} (preset {options.preset}), "
         + (f"resumed at block {chain['tip_at_start']}" if resumed else "new chain"),
@@ -458,8 +473,8 @@ def _print_banner(
     )
     for role in roles:
         urls = "  ".join(f"{key} {url}" for key, url in role.urls.items())
-        console.print(f"  {role.name:<10} {urls}   log {role.log_path}", markup=False)
-    console.print(f"  {'devnet.json':<10} {devnet_file_path(data_dir)}", markup=False)
+        console.print(f"  {role.name:<12} {urls}   log {role.log_path}", markup=False)
+    console.print(f"  {'devnet.json':<12} {devnet_file_path(data_dir)}", markup=False)
     console.print()
     console.print(f"[bold yellow]Devnet keys[/] ({DEVNET_KEY_WARNING}):", highlight=False)
     for key in DEVNET_KEYS[:3]:
@@ -515,9 +530,11 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                     markup=False,
                     highlight=False,
                 )
+                resumed = (data_dir / "l1" / "chain.sqlite").exists()
                 if not supervisor.start():
                     return
                 chain, system_scripts = _describe_chain(options.l1_url, options.preset)
+                chain["resumed"] = resumed
 
                 def write_devnet_file() -> None:
                     pids = {role.name: supervisor.pid(role.name) for role in roles}

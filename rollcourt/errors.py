@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DevnetError",
     "InvalidAmount",
+    "InvalidArguments",
     "InvalidKey",
     "InvalidLockArgs",
     "KeyFileError",
@@ -22,6 +23,10 @@ __all__ = [
 
 class RollcourtError(Exception):
     """A failure the CLI reports as one clear line."""
+
+
+class InvalidArguments(RollcourtError, ValueError):
+    """Options that contradict each other or are out of range."""
 
 
 class InvalidAmount(RollcourtError, ValueError):

@@ -118,9 +118,7 @@ def load_key(spec: str) -> KeyPair:
         return key_from_private(bytes.fromhex(value.removeprefix("0x")), "hex key")
     path = Path(value).expanduser()
     if not path.is_file():
-        raise InvalidKey(
-            f"{spec!r} is neither a key file, a 32-byte hex private key, nor devnet:N"
-        )
+        raise InvalidKey(f"{spec!r} is neither a key file, a 32-byte hex private key, nor devnet:N")
     return _read_key_file(path)
 
 
@@ -150,7 +148,9 @@ def get_key_file_permissions_warning(path: Path) -> str | None:
     except OSError:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return f"key file {path} is accessible by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+        return (
+            f"key file {path} is accessible by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+        )
     return None
 
 

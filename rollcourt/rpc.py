@@ -40,9 +40,13 @@ class NodeClient(L1Client):
         try:
             return super().call(method, *params)
         except L1RpcError as exc:
-            raise NodeRpcError(f"L1 node rejected {method}: {exc.message} (code {exc.code})") from None
+            raise NodeRpcError(
+                f"L1 node rejected {method}: {exc.message} (code {exc.code})"
+            ) from None
         except httpx.ConnectError:
-            raise NodeUnreachable(f"cannot connect to the L1 node at {self.url} ({_HINT})") from None
+            raise NodeUnreachable(
+                f"cannot connect to the L1 node at {self.url} ({_HINT})"
+            ) from None
         except httpx.TimeoutException:
             raise NodeUnreachable(
                 f"the L1 node at {self.url} did not answer {method} in time"

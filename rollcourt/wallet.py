@@ -117,10 +117,17 @@ def prepare_transfer(
     ]
     available = sum(c.output.capacity for c in spendable)
     if available < amount:
+        in_pool = [c for c in cells if c.out_point in exclude]
+        pending = (
+            f" ({format_ckb(sum(c.output.capacity for c in in_pool))} CKB more is being spent by "
+            "pending transactions: wait until they commit)"
+            if in_pool
+            else ""
+        )
         raise TransferFailed(
             f"insufficient capacity: 0x{key.lock_args.hex()} has {format_ckb(available)} CKB "
             f"spendable in {len(spendable)} cells, the transfer needs {format_ckb(amount)} CKB "
-            "plus the fee"
+            f"plus the fee{pending}"
         )
     try:
         tx = build_transfer(

@@ -28,6 +28,7 @@ from l1.ckb.hashes import (
 from l1.ckb.molecule import MoleculeError
 from l1.ckb.pow import verify_pow
 from l1.ckb.types import (
+    ENABLED_HASH_TYPES,
     NULL_OUT_POINT,
     ZERO_HASH,
     Block,
@@ -50,6 +51,7 @@ from l1.core.errors import (
     BlockTooLarge,
     CellbaseError,
     DaoMismatch,
+    DoubleSpend,
     DuplicateTransaction,
     InvalidBlockVersion,
     InvalidCompactTarget,
@@ -68,7 +70,7 @@ from l1.core.errors import (
 )
 from l1.core.preset import Preset
 from l1.core.scripts import ScriptRegistry
-from l1.core.transaction import TxEnv, verify_transaction
+from l1.core.transaction import TxEnv, validate_transaction_structure, verify_transaction
 
 __all__ = [
     "BlockVerdict",
@@ -226,6 +228,11 @@ def _validate_cellbase(
         witness = CellbaseWitness.deserialize(cellbase.witnesses[0])
     except (MoleculeError, ValueError) as exc:
         raise CellbaseError(f"cellbase witness is not a CellbaseWitness: {exc}") from None
+    if witness.lock.hash_type not in ENABLED_HASH_TYPES:
+        raise CellbaseError(
+            f"cellbase witness lock hash_type {witness.lock.hash_type} is not one of data/type/data1/data2"
+        )
+    validate_transaction_structure(cellbase, preset)
     target = parent.reward_target
     owed = target is not None and target.total >= compute_occupied_capacity(
         CellOutput(target.total, target.lock), b""
@@ -298,6 +305,13 @@ def verify_block(
         seen.add(tx_hash)
         tx_hashes.append(tx_hash)
         if index > 0:
+            for cell_input in tx.raw.inputs:
+                out_point = cell_input.previous_output
+                if out_point in overlay.spent:
+                    raise DoubleSpend(
+                        f"transaction {index} ({tx_hash.hex()}): input {out_point.tx_hash.hex()}:"
+                        f"{out_point.index} is already spent by an earlier transaction of this block"
+                    )
             blobs = (blobs_by_tx or {}).get(tx_hash, ())
             try:
                 verdict = verify_transaction(tx, overlay, headers, env, registry, blobs)

@@ -66,9 +66,8 @@ def compute_genesis_epoch_ext(preset: Preset) -> EpochExt:
     length = preset.genesis_epoch_length
     difficulty = compact_to_difficulty(preset.genesis_compact_target)
     num, den = preset.orphan_rate_target
-    hash_rate = (
-        difficulty * (length * den + length * num) * 1000 // (den * preset.epoch_duration_target_ms)
-    )
+    orphans = length * num // den  # integer division, as ``build_genesis_epoch_ext``
+    hash_rate = difficulty * (length + orphans) * 1000 // preset.epoch_duration_target_ms
     reward = compute_primary_epoch_reward(preset, 0)
     return EpochExt(
         number=0,
@@ -97,9 +96,10 @@ def compute_next_epoch_ext(
         hash_rate = epoch.previous_epoch_hash_rate
     else:
         difficulty = compact_to_difficulty(epoch.compact_target)
-        duration_ms = max(last_block_timestamp_ms - previous_epoch_last_timestamp_ms, 1)
+        # L_i in whole seconds, at least 1, as CKB's ``next_epoch_ext`` measures it.
+        duration_s = max((last_block_timestamp_ms - previous_epoch_last_timestamp_ms) // 1000, 1)
         # H'_i = D_i · C_i,m / L_i, in hashes per second.
-        raw_rate = max(difficulty * epoch.length * 1000 // duration_ms, 1)
+        raw_rate = max(difficulty * epoch.length // duration_s, 1)
         previous = epoch.previous_epoch_hash_rate
         if previous:
             raw_rate = min(max(raw_rate, previous // preset.tau), previous * preset.tau)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyCommitted",
+    "BlobError",
+    "BlobLimitExceeded",
+    "BlobVersionedHashMismatch",
     "BlockCyclesExceeded",
     "BlockError",
     "BlockTooLarge",
@@ -27,7 +30,9 @@ __all__ = [
     "HeaderError",
     "ImmatureCell",
     "InsufficientCellCapacity",
+    "InvalidBlobProof",
     "InvalidBlockVersion",
+    "InvalidCellProof",
     "InvalidCompactTarget",
     "InvalidDepGroup",
     "InvalidEpoch",
@@ -44,6 +49,8 @@ __all__ = [
     "InvalidTransactionsRoot",
     "InvalidTxVersion",
     "L1Error",
+    "MalformedBlob",
+    "MissingBlobData",
     "OutputsExceedInputs",
     "PoolConflict",
     "PoolDuplicate",
@@ -263,3 +270,32 @@ class PoolFull(PoolError):
 
 class AlreadyCommitted(PoolError):
     pass
+
+
+# ----------------------------------------------------------------------------- data availability
+class BlobError(L1Error):
+    """Blob data that is missing, malformed, or does not match its commitment (EIP-4844)."""
+
+
+class BlobLimitExceeded(BlobError):
+    pass
+
+
+class MalformedBlob(BlobError):
+    """Wrong size, or a field element not below the BLS12-381 modulus."""
+
+
+class BlobVersionedHashMismatch(BlobError):
+    """The sidecar's commitment does not hash to the versioned hash the transaction commits to."""
+
+
+class InvalidBlobProof(BlobError):
+    """The KZG proof does not open the commitment to the blob."""
+
+
+class MissingBlobData(BlobError):
+    """A transaction commits to a blob whose sidecar was not supplied."""
+
+
+class InvalidCellProof(BlobError):
+    """An EIP-7594 cell or its proof does not match the commitment."""

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -27,6 +28,7 @@ from l1.ckb.hashes import (
     compute_tx_hash,
 )
 from l1.ckb.types import Block, Header, OutPoint, Script
+from l1.core.blobs import BlobSidecar, validate_blob_sidecars
 from l1.core.block import (
     BlockVerdict,
     ParentContext,
@@ -38,17 +40,23 @@ from l1.core.block import (
 from l1.core.cells import CellMeta, CellStatus
 from l1.core.epoch import compute_genesis_epoch_ext
 from l1.core.errors import (
+    BlobLimitExceeded,
     BlockError,
     InvalidExtraHash,
     InvalidParent,
     InvalidProposalsHash,
     InvalidTransactionsRoot,
     L1Error,
+    MissingBlobData,
 )
 from l1.core.genesis import Genesis
 from l1.core.preset import Preset
 from l1.core.scripts import ScriptRegistry
+from l1.kzg import get_kzg_settings
 from l1.node.store import BlockRecord, Store
+
+#: Blob sidecars of a block, by transaction hash, in the order the transaction commits to them.
+Sidecars = dict[bytes, tuple[BlobSidecar, ...]]
 
 __all__ = ["Chain", "ChainError", "ProcessResult", "StoreCellProvider", "TipChange"]
 
@@ -127,6 +135,7 @@ class Chain:
         preset: Preset,
         registry: ScriptRegistry,
         clock_ms: Callable[[], int] | None = None,
+        kzg_settings: Callable[[], Any] | None = None,
     ) -> None:
         self.store = store
         self.genesis = genesis
@@ -137,8 +146,12 @@ class Chain:
         self.records: dict[bytes, BlockRecord] = {}
         self.children: dict[bytes, set[bytes]] = {}
         self.main: list[bytes] = []
-        self.orphans: dict[bytes, dict[bytes, Block]] = {}
+        self.orphans: dict[bytes, dict[bytes, tuple[Block, Sidecars | None]]] = {}
         self.invalid: dict[bytes, str] = {}
+        #: Stored blocks off the main chain: the fork-choice candidates.
+        self.side: set[bytes] = set()
+        self.best_known_number = 0
+        self.kzg_settings = kzg_settings or get_kzg_settings
         self.listeners: list[Callable[[TipChange], None]] = []
         self._open()
 
@@ -160,6 +173,8 @@ class Chain:
                 if record.status == "invalid":
                     self.invalid[record.hash] = record.error or "invalid"
             self.main = self.store.load_main_chain(conn)
+        main_set = set(self.main)
+        self.side = {h for h in self.records if h not in main_set and h not in self.invalid}
         # A crash between storing a block and choosing the chain is harmless: choose again.
         self._select_best_chain()
 
@@ -173,9 +188,8 @@ class Chain:
             compact_to_difficulty(header.raw.compact_target),
             epoch,
             "valid",
-            0,
-            epoch.block_reward(0),
-            None,
+            fees=0,
+            primary_reward=epoch.block_reward(0),
         )
         self.store.insert_block(conn, record, block)
         self.store.update_block_status(conn, record)
@@ -301,29 +315,95 @@ class Chain:
         )
 
     # ------------------------------------------------------------------ processing
-    def process_block(self, block: Block) -> ProcessResult:
-        """Accept a block from the miner or a peer. Raises an ``L1Error`` if it is invalid."""
+    def process_block(self, block: Block, sidecars: Sidecars | None = None) -> ProcessResult:
+        """Accept a block (and its blob sidecars) from the miner or a peer.
+
+        Raises an ``L1Error`` if the block is invalid, or a ``BlobError`` if the sidecars given do
+        not match it — then nothing is stored, and the right data may still come later. A block
+        within the retention window that commits to blobs but arrives without sidecars is stored
+        as unavailable: nothing is built on it until ``provide_sidecars`` supplies its data.
+        """
         block_hash = compute_header_hash(block.header)
         with self.lock:
             if block_hash in self.invalid:
                 raise BlockError(
                     f"block {block_hash.hex()} is known to be invalid: {self.invalid[block_hash]}"
                 )
-            if block_hash in self.records:
+            known = self.records.get(block_hash)
+            if known is not None:
+                if not known.available and sidecars is not None:
+                    return self.provide_sidecars(block_hash, sidecars)
                 return ProcessResult("duplicate", block_hash)
             _validate_body_commitments(block)
+            if sidecars is not None:
+                self._validate_sidecars(block, sidecars)
             parent_hash = block.header.raw.parent_hash
             if parent_hash in self.invalid:
                 self._remember_invalid(block_hash, "its parent is invalid")
                 raise InvalidParent(f"parent {parent_hash.hex()} is invalid")
             if parent_hash not in self.records:
-                self._add_orphan(parent_hash, block_hash, block)
+                self._add_orphan(parent_hash, block_hash, block, sidecars)
                 return ProcessResult("orphan", block_hash)
-            result = self._accept(block, block_hash)
+            result = self._accept(block, block_hash, sidecars)
             self._connect_orphans(block_hash)
             return result
 
-    def _accept(self, block: Block, block_hash: bytes) -> ProcessResult:
+    def provide_sidecars(self, block_hash: bytes, sidecars: Sidecars) -> ProcessResult:
+        """Late data for a stored block: verify, store, and let fork choice consider it again."""
+        with self.lock:
+            record = self.records.get(block_hash)
+            if record is None:
+                raise BlockError(f"block {block_hash.hex()} is unknown")
+            if record.available:
+                return ProcessResult("duplicate", block_hash)
+            with self.store.read() as conn:
+                block = self._load_block(conn, block_hash)
+            self._validate_sidecars(block, sidecars)
+            record.available = True
+            with self.store.begin() as conn:
+                self.store.insert_sidecars(conn, block_hash, record.number, sidecars)
+                self.store.update_block_status(conn, record)
+            old_tip = self.main[-1]
+            self._select_best_chain()
+            status = "tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side"
+            return ProcessResult(status, block_hash)
+
+    def _validate_sidecars(self, block: Block, sidecars: Sidecars) -> None:
+        committed = {
+            compute_tx_hash(tx): tx.raw.blob_versioned_hashes
+            for tx in block.transactions
+            if tx.raw.blob_versioned_hashes
+        }
+        extra = set(sidecars) - set(committed)
+        if extra:
+            raise MissingBlobData(
+                f"sidecars for transactions without blobs: {sorted(h.hex() for h in extra)[0]}"
+            )
+        total = sum(len(hashes) for hashes in committed.values())
+        if total > self.preset.max_blobs_per_block:
+            raise BlobLimitExceeded(
+                f"block carries {total} blobs, over the limit of {self.preset.max_blobs_per_block}"
+            )
+        settings = self.kzg_settings()
+        for tx_hash, hashes in committed.items():
+            validate_blob_sidecars(
+                hashes, sidecars.get(tx_hash, ()), settings, self.preset.max_blobs_per_tx
+            )
+
+    def block_has_blobs(self, block: Block) -> bool:
+        return any(tx.raw.blob_versioned_hashes for tx in block.transactions)
+
+    def is_within_da_window(self, number: int) -> bool:
+        """Blocks this recent must come with their data; older ones may sync without it."""
+        horizon = max(self.best_known_number, (self.main and len(self.main) - 1) or 0)
+        return number + self.preset.blob_retention_blocks > horizon
+
+    def note_peer_tip(self, number: int) -> None:
+        self.best_known_number = max(self.best_known_number, number)
+
+    def _accept(
+        self, block: Block, block_hash: bytes, sidecars: Sidecars | None = None
+    ) -> ProcessResult:
         parent = self.records[block.header.raw.parent_hash]
         now = self.clock_ms() if self.clock_ms is not None else None
         try:
@@ -340,10 +420,22 @@ class Chain:
             epoch,
             "header",
         )
+        has_blobs = self.block_has_blobs(block)
+        record.available = (
+            not has_blobs or sidecars is not None or not self.is_within_da_window(record.number)
+        )
         with self.store.begin() as conn:
             self.store.insert_block(conn, record, block)
+            if has_blobs and sidecars is not None:
+                self.store.insert_sidecars(conn, block_hash, record.number, sidecars)
         self.records[block_hash] = record
+        self.side.add(block_hash)
         self.children.setdefault(record.parent_hash, set()).add(block_hash)
+        if not record.available:
+            log.info(
+                "block %d %s waits for its blob sidecars", record.number, block_hash.hex()[:16]
+            )
+            return ProcessResult("unavailable", block_hash)
         old_tip = self.main[-1]
         self._select_best_chain()
         if block_hash in self.invalid:
@@ -352,18 +444,20 @@ class Chain:
             "tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side", block_hash
         )
 
-    def _add_orphan(self, parent_hash: bytes, block_hash: bytes, block: Block) -> None:
+    def _add_orphan(
+        self, parent_hash: bytes, block_hash: bytes, block: Block, sidecars: Sidecars | None
+    ) -> None:
         if sum(len(v) for v in self.orphans.values()) >= MAX_ORPHANS:
             self.orphans.pop(next(iter(self.orphans)))
-        self.orphans.setdefault(parent_hash, {})[block_hash] = block
+        self.orphans.setdefault(parent_hash, {})[block_hash] = (block, sidecars)
 
     def _connect_orphans(self, parent_hash: bytes) -> None:
         queue = [parent_hash]
         while queue:
             waiting = self.orphans.pop(queue.pop(), {})
-            for orphan_hash, orphan in waiting.items():
+            for orphan_hash, (orphan, orphan_sidecars) in waiting.items():
                 try:
-                    self._accept(orphan, orphan_hash)
+                    self._accept(orphan, orphan_hash, orphan_sidecars)
                     queue.append(orphan_hash)
                 except L1Error as exc:
                     log.info("orphan %s rejected: %s", orphan_hash.hex(), exc)
@@ -374,12 +468,24 @@ class Chain:
         self.invalid[block_hash] = reason
 
     def _best_candidate(self) -> BlockRecord:
+        """The heaviest block that is valid so far and whose data (and its branch's) is here."""
         best = self.tip
-        for record in self.records.values():
-            if record.hash in self.invalid or record.total_difficulty <= best.total_difficulty:
+        for block_hash in list(self.side):
+            record = self.records[block_hash]
+            if block_hash in self.invalid:
+                self.side.discard(block_hash)
                 continue
-            best = record
+            if record.total_difficulty > best.total_difficulty and self._is_eligible(record):
+                best = record
         return best
+
+    def _is_eligible(self, record: BlockRecord) -> bool:
+        cursor: BlockRecord | None = record
+        while cursor is not None and not self.is_main(cursor.hash):
+            if not cursor.available or cursor.hash in self.invalid:
+                return False
+            cursor = self.records.get(cursor.parent_hash)
+        return cursor is not None
 
     def _select_best_chain(self) -> None:
         while True:
@@ -428,9 +534,10 @@ class Chain:
                         record.total_difficulty,
                         record.epoch,
                         "valid",
-                        verdict.fees,
-                        verdict.primary_reward,
-                        verdict.cellbase_lock,
+                        available=record.available,
+                        fees=verdict.fees,
+                        primary_reward=verdict.primary_reward,
+                        cellbase_lock=verdict.cellbase_lock,
                     )
                     self.store.update_block_status(conn, record_update)
                     attached.append(block)
@@ -452,6 +559,11 @@ class Chain:
                 verdict.cellbase_lock,
             )
         self.main = working_main
+        for record in branch:
+            self.side.discard(record.hash)
+        for block in detached:
+            self.side.add(compute_header_hash(block.header))
+        self.prune()
         change = TipChange(old_main[-1], working_main[-1], tuple(detached), tuple(attached))
         if detached:
             log.info(
@@ -487,8 +599,40 @@ class Chain:
         )
 
     def blobs_for_block(self, block: Block) -> dict[bytes, tuple[bytes, ...]]:
-        """Blob data by transaction hash for the verifier plug-ins (filled in by the DA layer)."""
-        return {}
+        """Blob data by transaction hash, for verifier plug-ins that read rollup data."""
+        if not self.block_has_blobs(block):
+            return {}
+        result: dict[bytes, list[bytes]] = {}
+        with self.store.read() as conn:
+            for row in self.store.get_block_sidecars(conn, compute_header_hash(block.header)):
+                if row.blob is not None:
+                    result.setdefault(bytes(row.tx_hash), []).append(bytes(row.blob))
+        return {tx_hash: tuple(blobs) for tx_hash, blobs in result.items()}
+
+    def get_sidecars(self, block_hash: bytes) -> Sidecars | None:
+        """The block's sidecars, or None if it has blobs whose data is pruned or missing."""
+        with self.store.read() as conn:
+            rows = self.store.get_block_sidecars(conn, block_hash)
+        if any(row.blob is None for row in rows):
+            return None
+        result: dict[bytes, list[BlobSidecar]] = {}
+        for row in rows:
+            result.setdefault(bytes(row.tx_hash), []).append(
+                BlobSidecar(bytes(row.blob), bytes(row.commitment), bytes(row.proof))
+            )
+        return {tx_hash: tuple(items) for tx_hash, items in result.items()}
+
+    def prune(self) -> int:
+        """Drop blob data older than the retention window (headers and transactions stay)."""
+        below = len(self.main) - 1 - self.preset.blob_retention_blocks
+        if below <= 0:
+            return 0
+        with self.store.begin() as conn:
+            pruned = self.store.prune_blobs(conn, below)
+            self.store.set_meta(conn, "pruned_below", str(below))
+        if pruned:
+            log.info("pruned %d blobs below block %d", pruned, below)
+        return pruned
 
     def _mark_invalid(self, block_hash: bytes, reason: str) -> None:
         log.warning("block %s is invalid: %s", block_hash.hex(), reason)

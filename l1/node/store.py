@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 from l1.ckb.types import Block, CellOutput, Header, OutPoint, Script, Transaction
+from l1.core.blobs import BlobSidecar
 from l1.core.cells import CellMeta
 from l1.core.epoch import EpochExt
 
@@ -54,6 +55,8 @@ blocks = Table(
     # "header": header rules passed, body not yet verified; "valid"; "invalid".
     Column("status", String(16), nullable=False),
     Column("error", Text),
+    # False while a block within the retention window waits for its blob sidecars.
+    Column("available", Boolean, nullable=False, default=True),
     Column("fees", BigInteger),
     Column("primary_reward", BigInteger),
     Column("cellbase_lock", LargeBinary),
@@ -102,6 +105,30 @@ block_undo = Table(
     Column("consumed", LargeBinary, nullable=False),
 )
 
+# Blob sidecars beside blocks (EIP-4844). ``blob`` becomes NULL when pruned; the commitment
+# stays so that what was committed remains known.
+blob_sidecars = Table(
+    "blob_sidecars",
+    metadata,
+    Column("block_hash", LargeBinary(32), primary_key=True),
+    Column("tx_hash", LargeBinary(32), primary_key=True),
+    Column("blob_index", Integer, primary_key=True),
+    Column("block_number", BigInteger, nullable=False, index=True),
+    Column("versioned_hash", LargeBinary(32), nullable=False, index=True),
+    Column("commitment", LargeBinary(48), nullable=False),
+    Column("proof", LargeBinary(48), nullable=False),
+    Column("blob", LargeBinary),
+)
+
+# EIP-7594 cells and cell proofs, computed once per blob and kept until the blob is pruned.
+blob_cells = Table(
+    "blob_cells",
+    metadata,
+    Column("versioned_hash", LargeBinary(32), primary_key=True),
+    Column("cells", LargeBinary, nullable=False),
+    Column("proofs", LargeBinary, nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -119,6 +146,7 @@ class BlockRecord:
     total_difficulty: int
     epoch: EpochExt
     status: str
+    available: bool = True
     fees: int | None = None
     primary_reward: int | None = None
     cellbase_lock: Script | None = None
@@ -248,6 +276,7 @@ class Store:
                 total_difficulty=str(record.total_difficulty),
                 epoch=epoch_to_json(record.epoch),
                 status=record.status,
+                available=record.available,
             )
         )
 
@@ -257,6 +286,7 @@ class Store:
             .where(blocks.c.hash == record.hash)
             .values(
                 status=record.status,
+                available=record.available,
                 error=record.error,
                 fees=record.fees,
                 primary_reward=record.primary_reward,
@@ -274,6 +304,7 @@ class Store:
                 blocks.c.total_difficulty,
                 blocks.c.epoch,
                 blocks.c.status,
+                blocks.c.available,
                 blocks.c.fees,
                 blocks.c.primary_reward,
                 blocks.c.cellbase_lock,
@@ -287,6 +318,7 @@ class Store:
                 total_difficulty=int(row.total_difficulty),
                 epoch=epoch_from_json(row.epoch),
                 status=row.status,
+                available=bool(row.available),
                 fees=row.fees,
                 primary_reward=row.primary_reward,
                 cellbase_lock=None
@@ -420,6 +452,79 @@ class Store:
     def total_capacity_by_lock(self, conn: Connection, lock_hash: bytes) -> tuple[int, int]:
         rows = conn.execute(select(cells.c.output).where(cells.c.lock_hash == lock_hash)).all()
         return sum(CellOutput.deserialize(row[0]).capacity for row in rows), len(rows)
+
+    # ------------------------------------------------------------------ blobs
+    def insert_sidecars(
+        self,
+        conn: Connection,
+        block_hash: bytes,
+        number: int,
+        sidecars: dict[bytes, tuple[BlobSidecar, ...]],
+    ) -> None:
+        rows = [
+            {
+                "block_hash": block_hash,
+                "tx_hash": tx_hash,
+                "blob_index": index,
+                "block_number": number,
+                "versioned_hash": sidecar.versioned_hash,
+                "commitment": sidecar.commitment,
+                "proof": sidecar.proof,
+                "blob": sidecar.blob,
+            }
+            for tx_hash, items in sidecars.items()
+            for index, sidecar in enumerate(items)
+        ]
+        if rows:
+            conn.execute(delete(blob_sidecars).where(blob_sidecars.c.block_hash == block_hash))
+            conn.execute(insert(blob_sidecars), rows)
+
+    def get_block_sidecars(self, conn: Connection, block_hash: bytes) -> list[Any]:
+        """Rows (tx_hash, blob_index, versioned_hash, commitment, proof, blob|None) of a block."""
+        return list(
+            conn.execute(
+                select(blob_sidecars)
+                .where(blob_sidecars.c.block_hash == block_hash)
+                .order_by(blob_sidecars.c.tx_hash, blob_sidecars.c.blob_index)
+            ).all()
+        )
+
+    def get_sidecar_by_versioned_hash(self, conn: Connection, versioned_hash: bytes) -> Any:
+        return conn.execute(
+            select(blob_sidecars)
+            .where(blob_sidecars.c.versioned_hash == versioned_hash)
+            .order_by(blob_sidecars.c.block_number.desc())
+        ).first()
+
+    def prune_blobs(self, conn: Connection, below_number: int) -> int:
+        """Forget blob bytes of blocks below ``below_number``; commitments stay."""
+        condition = (blob_sidecars.c.block_number < below_number) & blob_sidecars.c.blob.is_not(
+            None
+        )
+        pruned = [
+            row[0] for row in conn.execute(select(blob_sidecars.c.versioned_hash).where(condition))
+        ]
+        if not pruned:
+            return 0
+        conn.execute(update(blob_sidecars).where(condition).values(blob=None))
+        conn.execute(delete(blob_cells).where(blob_cells.c.versioned_hash.in_(pruned)))
+        return len(pruned)
+
+    def get_cells(self, conn: Connection, versioned_hash: bytes) -> tuple[bytes, bytes] | None:
+        row = conn.execute(
+            select(blob_cells.c.cells, blob_cells.c.proofs).where(
+                blob_cells.c.versioned_hash == versioned_hash
+            )
+        ).first()
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+    def put_cells(
+        self, conn: Connection, versioned_hash: bytes, cells: bytes, proofs: bytes
+    ) -> None:
+        conn.execute(delete(blob_cells).where(blob_cells.c.versioned_hash == versioned_hash))
+        conn.execute(
+            insert(blob_cells).values(versioned_hash=versioned_hash, cells=cells, proofs=proofs)
+        )
 
     # ------------------------------------------------------------------ undo
     def put_undo(self, conn: Connection, block_hash: bytes, consumed: tuple[CellMeta, ...]) -> None:

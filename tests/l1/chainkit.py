@@ -61,11 +61,14 @@ from l1.devnet_keys import DEVNET_KEYS, DevnetKey
 __all__ = [
     "CKB",
     "DEVNET_KEYS",
+    "PINNED",
     "SPEC_PATH",
     "BlockRecord",
     "Chain",
     "MemoryHeaders",
     "expect_error",
+    "load_test_spec",
+    "pinned_preset",
     "rebuild",
     "seal",
     "sign",
@@ -74,13 +77,44 @@ __all__ = [
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "l1" / "specs" / "test.json"
 CKB = 100_000_000
-#: Default spacing of the chain's blocks (the test preset targets 8 s epochs of 4 blocks).
+#: Default spacing of the chain's blocks (the pinned preset targets 8 s epochs of 4 blocks).
 BLOCK_INTERVAL_MS = 2_000
+
+#: The consensus arithmetic these unit tests are written against, pinned over the spec's preset
+#: so that tuning the shared ``test`` preset for other suites cannot silently change what a test
+#: means: 4-block epochs of 8 s at a trivial, permanent difficulty; 4_000 CKB per epoch (1_000
+#: per block) halving every 4 epochs; block N pays block N - 2; cellbase outputs mature after one
+#: epoch. Limits (cycles, bytes, blobs, median window, future drift) are the preset's own:
+#: tests read them from ``chain.preset``.
+PINNED = {
+    "epoch_duration_target_ms": 8_000,
+    "min_epoch_length": 2,
+    "max_epoch_length": 8,
+    "genesis_epoch_length": 4,
+    "genesis_compact_target": 0x20FFFFFF,
+    "min_difficulty": 1,
+    "orphan_rate_target": (1, 40),
+    "tau": 2,
+    "initial_primary_epoch_reward": 4_000 * CKB,
+    "primary_epoch_reward_halving_interval": 4,
+    "finalization_delay_length": 2,
+    "cellbase_maturity_epochs": 1,
+    "allow_always_success": True,
+    "permanent_difficulty": True,
+}
 
 
 def load_test_spec(preset: Preset | None = None) -> ChainSpec:
+    """The ``l1/specs/test.json`` chain spec, with ``preset`` (default: the pinned one)."""
     spec = chain_spec_from_json(json.loads(SPEC_PATH.read_text()))
-    return spec if preset is None else replace(spec, preset=preset)
+    return replace(spec, preset=preset if preset is not None else pinned_preset(spec.preset))
+
+
+def pinned_preset(base: Preset | None = None, **overrides: Any) -> Preset:
+    """``base`` (default: the spec's preset) with ``PINNED`` and then ``overrides`` applied."""
+    if base is None:
+        base = chain_spec_from_json(json.loads(SPEC_PATH.read_text())).preset
+    return replace(base, **{**PINNED, **overrides})
 
 
 # ----------------------------------------------------------------------------- assertions
@@ -158,7 +192,11 @@ class BlockRecord:
 
 
 class Chain:
-    """Genesis from the test spec plus whatever blocks the test mines on top."""
+    """Genesis from the test spec plus whatever blocks the test mines on top.
+
+    ``preset`` replaces the spec's (default: ``pinned_preset()``); derive variants with
+    ``pinned_preset(field=value)`` or ``dataclasses.replace(chain.preset, ...)``.
+    """
 
     def __init__(self, preset: Preset | None = None) -> None:
         self.spec = load_test_spec(preset)
@@ -191,8 +229,14 @@ class Chain:
         ):
             out_point = OutPoint(tx_hash, index)
             self.cells.live[out_point] = CellMeta(
-                out_point, output, data, 0, record.hash, block.header.raw.epoch,
-                block.header.raw.timestamp, is_cellbase=True,
+                out_point,
+                output,
+                data,
+                0,
+                record.hash,
+                block.header.raw.epoch,
+                block.header.raw.timestamp,
+                is_cellbase=True,
             )
 
     # --------------------------------------------------------------- system scripts, keys
@@ -278,7 +322,9 @@ class Chain:
                 cell_deps=(self.always_success.cell_dep, *cell_deps),
                 inputs=tuple(i if isinstance(i, CellInput) else CellInput(i) for i in inputs),
                 outputs=tuple(outputs),
-                outputs_data=tuple(outputs_data if outputs_data is not None else [b""] * len(outputs)),
+                outputs_data=tuple(
+                    outputs_data if outputs_data is not None else [b""] * len(outputs)
+                ),
             )
         )
 
@@ -293,7 +339,8 @@ class Chain:
         median = compute_median_time([record.timestamp for record in window])
         previous_hash = tip.epoch.last_block_hash_in_previous_epoch
         previous_timestamp = (
-            self.blocks[0].timestamp if previous_hash == ZERO_HASH
+            self.blocks[0].timestamp
+            if previous_hash == ZERO_HASH
             else self.by_hash[previous_hash].timestamp
         )
         target = None
@@ -303,12 +350,18 @@ class Chain:
             target = RewardTarget(
                 owed.hash, target_number, owed.cellbase_lock, owed.primary_reward, owed.fees
             )
-        return ParentContext(tip.block.header, tip.hash, tip.epoch, median, previous_timestamp, target)
+        return ParentContext(
+            tip.block.header, tip.hash, tip.epoch, median, previous_timestamp, target
+        )
 
     def next_epoch(self) -> EpochExt:
         ctx = self.parent_context()
         return compute_block_epoch(
-            self.preset, ctx.epoch, ctx.number, ctx.hash, ctx.header.raw.timestamp,
+            self.preset,
+            ctx.epoch,
+            ctx.number,
+            ctx.hash,
+            ctx.header.raw.timestamp,
             ctx.previous_epoch_last_timestamp_ms,
         )
 
@@ -316,7 +369,9 @@ class Chain:
         """Where a transaction lands if it goes into the next block."""
         number = self.tip.number + 1
         epoch = self.next_epoch()
-        return TxEnv(self.preset, number, epoch.epoch_of_block(number), self.parent_context().median_time_ms)
+        return TxEnv(
+            self.preset, number, epoch.epoch_of_block(number), self.parent_context().median_time_ms
+        )
 
     def verify_tx(self, tx: Transaction) -> TransactionVerdict:
         return verify_transaction(tx, self.cells, self.headers, self.tx_env(), self.registry)
@@ -363,7 +418,11 @@ class Chain:
     def apply(self, block: Block, verdict: BlockVerdict) -> BlockRecord:
         self.cells.apply([cell.out_point for cell in verdict.consumed], list(verdict.created))
         record = BlockRecord(
-            block, verdict.block_hash, verdict.epoch, verdict.primary_reward, verdict.fees,
+            block,
+            verdict.block_hash,
+            verdict.epoch,
+            verdict.primary_reward,
+            verdict.fees,
             verdict.cellbase_lock,
         )
         self.blocks.append(record)

@@ -21,11 +21,12 @@ from l1.core.epoch import (
     compute_primary_epoch_reward,
 )
 from l1.core.errors import InvalidCompactTarget
-from l1.core.preset import DEVNET, MAINNET_LIKE, TEST
-from tests.l1.chainkit import CKB, Chain, rebuild, seal
+from l1.core.preset import MAINNET_LIKE
+from tests.l1.chainkit import CKB, Chain, pinned_preset, rebuild, seal
 
-#: The test preset with difficulty adjustment switched on (L_ideal = 8 s, lengths 2..8, τ = 2).
-ADJUSTING = replace(TEST, permanent_difficulty=False)
+#: L_ideal = 8 s, epoch lengths 2..8, τ = 2, 4_000 CKB per epoch halving every 4 epochs.
+PERMANENT = pinned_preset()
+ADJUSTING = pinned_preset(permanent_difficulty=False)
 D = 1 << 20
 LAST_HASH = b"\x11" * 32
 T0 = 1_000_000
@@ -78,7 +79,9 @@ def test_powers_of_two_round_trip_through_compact():
         (5_000, D * 8 // 5, "1.6 times too fast: proportional"),
     ],
 )
-def test_difficulty_follows_measured_hash_rate_bounded_by_tau(duration_ms, expected_difficulty, why):
+def test_difficulty_follows_measured_hash_rate_bounded_by_tau(
+    duration_ms, expected_difficulty, why
+):
     epoch = make_epoch()  # length already at the maximum (8), so it stays 8
     assert epoch.previous_epoch_hash_rate == D
     nxt = next_after(epoch, duration_ms)
@@ -155,9 +158,9 @@ def test_min_difficulty_is_a_floor():
 
 @pytest.mark.parametrize("duration_ms", [1, 1_000, 8_000, 10**9])
 def test_permanent_difficulty_keeps_target_and_length(duration_ms):
-    assert TEST.permanent_difficulty
-    epoch = make_epoch(TEST, length=4)
-    nxt = next_after(epoch, duration_ms, TEST)
+    assert PERMANENT.permanent_difficulty
+    epoch = make_epoch(PERMANENT, length=4)
+    nxt = next_after(epoch, duration_ms, PERMANENT)
     assert nxt.compact_target == epoch.compact_target
     assert nxt.length == 4
     assert nxt.previous_epoch_hash_rate == epoch.previous_epoch_hash_rate
@@ -176,7 +179,7 @@ def test_compute_block_epoch_only_changes_after_the_last_block():
 
 # ----------------------------------------------------------------------------- genesis epoch
 def test_genesis_epoch_of_the_test_preset():
-    epoch = compute_genesis_epoch_ext(TEST)
+    epoch = compute_genesis_epoch_ext(PERMANENT)
     assert (epoch.number, epoch.start_number, epoch.length) == (0, 0, 4)
     assert epoch.compact_target == 0x20FFFFFF
     assert epoch.base_block_reward == 1_000 * CKB
@@ -193,10 +196,13 @@ def test_genesis_hash_rate_floors_the_orphan_count_like_ckb():
     assert compute_genesis_epoch_ext(preset).previous_epoch_hash_rate == expected
 
 
-def test_genesis_hash_rate_devnet():
-    # 0x20100000 is difficulty 16 exactly; 16·(10 + 10 // 40) / 30 s = 5.
-    assert compact_to_difficulty(DEVNET.genesis_compact_target) == 16
-    assert compute_genesis_epoch_ext(DEVNET).previous_epoch_hash_rate == 5
+def test_genesis_hash_rate_small_case():
+    # D_0 = 1024, 40 blocks (1 orphan), 8 s: 1024·(40 + 1) / 8 = 5248 under either rounding.
+    preset = pinned_preset(
+        genesis_compact_target=difficulty_to_compact(1024), genesis_epoch_length=40
+    )
+    assert compact_to_difficulty(preset.genesis_compact_target) == 1024
+    assert compute_genesis_epoch_ext(preset).previous_epoch_hash_rate == 5_248
 
 
 def test_genesis_epoch_reward_split_of_mainnet():
@@ -210,12 +216,12 @@ def test_genesis_epoch_reward_split_of_mainnet():
 
 # ----------------------------------------------------------------------------- issuance
 def test_primary_reward_halves_every_interval():
-    initial = TEST.initial_primary_epoch_reward
-    assert TEST.primary_epoch_reward_halving_interval == 4
-    rewards = [compute_primary_epoch_reward(TEST, n) for n in range(13)]
+    initial = PERMANENT.initial_primary_epoch_reward
+    assert PERMANENT.primary_epoch_reward_halving_interval == 4
+    rewards = [compute_primary_epoch_reward(PERMANENT, n) for n in range(13)]
     assert rewards == [initial] * 4 + [initial // 2] * 4 + [initial // 4] * 4 + [initial // 8]
-    assert compute_primary_epoch_reward(TEST, 4 * 64) == 0
-    assert compute_primary_epoch_reward(TEST, 4 * 1_000) == 0
+    assert compute_primary_epoch_reward(PERMANENT, 4 * 64) == 0
+    assert compute_primary_epoch_reward(PERMANENT, 4 * 1_000) == 0
 
 
 def test_next_epoch_carries_the_halved_reward():
@@ -226,9 +232,9 @@ def test_next_epoch_carries_the_halved_reward():
     assert nxt.number == 4
     assert nxt.base_block_reward == preset.initial_primary_epoch_reward // 2 // 8
     # the permanent-difficulty branch halves too
-    assert next_after(make_epoch(TEST, number=3, length=4), 8_000, TEST).base_block_reward == (
-        TEST.initial_primary_epoch_reward // 2 // 4
-    )
+    assert next_after(
+        make_epoch(PERMANENT, number=3, length=4), 8_000, PERMANENT
+    ).base_block_reward == (PERMANENT.initial_primary_epoch_reward // 2 // 4)
 
 
 @pytest.mark.parametrize("length", [2, 3, 4, 5, 7, 8])
@@ -238,7 +244,9 @@ def test_block_reward_remainder_rule(length, reward):
     epoch = EpochExt(2, 50, length, 0x20FFFFFF, reward // length, reward % length, 1, bytes(32))
     per_block = [epoch.block_reward(n) for n in range(50, 50 + length)]
     remainder = reward % length
-    assert per_block == [reward // length + 1] * remainder + [reward // length] * (length - remainder)
+    assert per_block == [reward // length + 1] * remainder + [reward // length] * (
+        length - remainder
+    )
     assert sum(per_block) == reward
 
 
@@ -246,7 +254,7 @@ def test_remainder_shannons_are_paid_by_the_cellbase():
     """On a chain whose epoch reward does not divide evenly, block 3 pays block 1 its extra
     shannon and block 5 pays block 3 (past the remainder) the base reward."""
     base = 1_000 * CKB
-    preset = replace(TEST, initial_primary_epoch_reward=4 * base + 3)
+    preset = replace(PERMANENT, initial_primary_epoch_reward=4 * base + 3)
     chain = Chain(preset)
     rewards = {}
     for _ in range(5):
@@ -303,7 +311,10 @@ def test_slow_genesis_epoch_lowers_difficulty_of_block_4():
     ],
 )
 def test_epoch_number_with_fraction_successor(child, parent, expected):
-    assert EpochNumberWithFraction(*child).is_successor_of(EpochNumberWithFraction(*parent)) is expected
+    assert (
+        EpochNumberWithFraction(*child).is_successor_of(EpochNumberWithFraction(*parent))
+        is expected
+    )
 
 
 def test_epoch_number_with_fraction_packing_rfc0017_example():
@@ -317,5 +328,11 @@ def test_epoch_number_with_fraction_packing_rfc0017_example():
 def test_epoch_fraction_rationals():
     # RFC 0030: the zero fraction 0/0 reads as 0/1; equal fractions compare equal across lengths.
     assert EpochNumberWithFraction(3, 0, 0).to_rational() == 3
-    assert EpochNumberWithFraction(3, 2, 4).to_rational() == EpochNumberWithFraction(3, 4, 8).to_rational()
-    assert EpochNumberWithFraction(3, 7, 8).to_rational() < EpochNumberWithFraction(4, 0, 2).to_rational()
+    assert (
+        EpochNumberWithFraction(3, 2, 4).to_rational()
+        == EpochNumberWithFraction(3, 4, 8).to_rational()
+    )
+    assert (
+        EpochNumberWithFraction(3, 7, 8).to_rational()
+        < EpochNumberWithFraction(4, 0, 2).to_rational()
+    )

@@ -148,8 +148,13 @@ def test_fee_is_inputs_minus_outputs(chain, fee):
 def test_outputs_exceeding_inputs_are_rejected(chain):
     source = chain.genesis_cell(K0)
     total = chain.capacity(source)
-    tx = signed(chain, [CellOutput(1_000 * CKB, chain.lock_of(K1)),
-                        CellOutput(total - 1_000 * CKB + 1, chain.lock_of(K0))])
+    tx = signed(
+        chain,
+        [
+            CellOutput(1_000 * CKB, chain.lock_of(K1)),
+            CellOutput(total - 1_000 * CKB + 1, chain.lock_of(K0)),
+        ],
+    )
     with chain.rejects(OutputsExceedInputs, f"more than the inputs' {total}"):
         chain.verify_tx(tx)
 
@@ -163,8 +168,9 @@ def test_capacity_sum_overflowing_u64_is_rejected(chain):
 
 # ----------------------------------------------------------------------------- structure
 def test_empty_inputs_are_rejected(chain):
-    tx = Transaction(RawTransaction(outputs=(CellOutput(100 * CKB, chain.lock_of(K0)),),
-                                    outputs_data=(b"",)))
+    tx = Transaction(
+        RawTransaction(outputs=(CellOutput(100 * CKB, chain.lock_of(K0)),), outputs_data=(b"",))
+    )
     with chain.rejects(EmptyInputs, "at least one input"):
         chain.verify_tx(tx)
 
@@ -217,7 +223,9 @@ def test_unknown_hash_type_in_an_output_is_rejected(chain, where):
         chain.verify_tx(tx)
 
 
-@pytest.mark.parametrize("hash_type", [HASH_TYPE_DATA, HASH_TYPE_TYPE, HASH_TYPE_DATA1, HASH_TYPE_DATA2])
+@pytest.mark.parametrize(
+    "hash_type", [HASH_TYPE_DATA, HASH_TYPE_TYPE, HASH_TYPE_DATA1, HASH_TYPE_DATA2]
+)
 def test_enabled_hash_types_pass_the_structure_rules(chain, hash_type):
     output = CellOutput(100 * CKB, Script(b"\x07" * 32, hash_type, b""))
     validate_transaction_structure(signed(chain, [output]), chain.preset)
@@ -255,8 +263,11 @@ def test_unknown_input_is_rejected(chain):
 
 
 def test_unknown_cell_dep_is_rejected(chain):
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(MISSING)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(MISSING)),
+    )
     with chain.rejects(UnknownCell, "cell dep", "does not exist"):
         chain.verify_tx(tx)
 
@@ -276,16 +287,22 @@ def test_spent_cell_dep_is_rejected(chain):
     # A cell used only as a dep is not consumed, but a spent cell cannot be a dep.
     source = chain.genesis_cell(K1)
     chain.mine([chain.transfer(K1, source, chain.lock_of(K2), 100 * CKB)])
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(source)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(source)),
+    )
     with chain.rejects(DeadCell, "cell dep", "already spent"):
         chain.verify_tx(tx)
 
 
 def test_cell_deps_are_not_consumed(chain):
     dep = chain.genesis_cell(K1)
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(dep)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(dep)),
+    )
     _, verdict = chain.mine([tx])
     assert dep in chain.cells.live
     assert dep not in [cell.out_point for cell in verdict.consumed]
@@ -293,8 +310,11 @@ def test_cell_deps_are_not_consumed(chain):
 
 def test_same_input_twice_is_a_double_spend(chain):
     source = chain.genesis_cell(K0)
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                inputs=(CellInput(source), CellInput(source)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        inputs=(CellInput(source), CellInput(source)),
+    )
     with chain.rejects(DoubleSpend, f"input {source.tx_hash.hex()}:{source.index} is spent twice"):
         chain.verify_tx(tx)
 
@@ -321,8 +341,11 @@ def test_header_dep_must_be_on_the_chain(chain):
 
 def test_header_dep_on_the_chain_is_resolved(chain):
     block, _ = chain.mine()
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                header_deps=(chain.genesis.hash, chain.tip.hash))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        header_deps=(chain.genesis.hash, chain.tip.hash),
+    )
     verdict = chain.verify_tx(tx)
     assert verdict.resolved.header_deps == (chain.genesis.block.header, block.header)
 
@@ -337,34 +360,48 @@ def dep_group_cell(chain: Chain, members: list[OutPoint]) -> OutPoint:
 
 def test_dep_group_is_expanded_into_its_members(chain):
     group = dep_group_cell(chain, [chain.secp.cell_dep.out_point, chain.genesis_cell(K2)])
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(CellDep(group, DEP_TYPE_DEP_GROUP),))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(CellDep(group, DEP_TYPE_DEP_GROUP),),
+    )
     verdict = chain.verify_tx(tx)  # the secp code is found through the group
     assert [cell.out_point for cell in verdict.resolved.cell_deps] == [
-        group, chain.secp.cell_dep.out_point, chain.genesis_cell(K2)
+        group,
+        chain.secp.cell_dep.out_point,
+        chain.genesis_cell(K2),
     ]
 
 
 def test_dep_group_with_malformed_data_is_rejected(chain):
     output = CellOutput(100 * CKB, chain.lock_of(K2))
     group = chain.add_cell(output, b"\x01\x00\x00\x00" + b"\x00" * 35)  # one item, 35 bytes
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(group, DEP_TYPE_DEP_GROUP)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(group, DEP_TYPE_DEP_GROUP)),
+    )
     with chain.rejects(InvalidDepGroup, "dep group data is not an OutPointVec"):
         chain.verify_tx(tx)
 
 
 def test_dep_group_member_must_exist(chain):
     group = dep_group_cell(chain, [chain.secp.cell_dep.out_point, MISSING])
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(CellDep(group, DEP_TYPE_DEP_GROUP),))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(CellDep(group, DEP_TYPE_DEP_GROUP),),
+    )
     with chain.rejects(UnknownCell, "dep group member", MISSING.tx_hash.hex()):
         chain.verify_tx(tx)
 
 
 def test_unknown_dep_type_is_rejected(chain):
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(chain.genesis_cell(K2), 2)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(chain.genesis_cell(K2), 2)),
+    )
     with chain.rejects(InvalidDepGroup, "unknown dep_type 2"):
         chain.verify_tx(tx)
 
@@ -383,7 +420,9 @@ def test_cellbase_output_matures_after_cellbase_maturity_epochs(chain):
     committed = EpochNumberWithFraction(2, 3, 4)
     reward = chain.add_cell(
         CellOutput(1_000 * CKB, chain.always_success.script(b"")),
-        block_number=11, block_epoch=committed.full_value(), is_cellbase=True,
+        block_number=11,
+        block_epoch=committed.full_value(),
+        is_cellbase=True,
     )
     tx = chain.always_success_tx([reward], [CellOutput(999 * CKB, chain.lock_of(K1))])
     with chain.rejects(ImmatureCell, f"input {reward.tx_hash.hex()}:0 is an immature cellbase"):
@@ -398,23 +437,37 @@ def test_cellbase_output_matures_after_cellbase_maturity_epochs(chain):
 def test_immature_cellbase_output_cannot_be_a_cell_dep(chain):
     reward = chain.add_cell(
         CellOutput(1_000 * CKB, chain.lock_of(K2)),
-        block_number=11, block_epoch=EpochNumberWithFraction(2, 3, 4).full_value(), is_cellbase=True,
+        block_number=11,
+        block_epoch=EpochNumberWithFraction(2, 3, 4).full_value(),
+        is_cellbase=True,
     )
-    tx = signed(chain, [CellOutput(100 * CKB, chain.lock_of(K1))],
-                cell_deps=(chain.secp.cell_dep, CellDep(reward)))
+    tx = signed(
+        chain,
+        [CellOutput(100 * CKB, chain.lock_of(K1))],
+        cell_deps=(chain.secp.cell_dep, CellDep(reward)),
+    )
     with chain.rejects(ImmatureCell, "cell dep", "immature cellbase output"):
         verify_at(chain, tx, epoch=(3, 2, 4))
     verify_at(chain, tx, epoch=(3, 3, 4))
 
 
 def test_ordinary_outputs_and_genesis_cells_are_always_mature(chain):
-    plain = chain.add_cell(CellOutput(1_000 * CKB, chain.always_success.script(b"")),
-                           block_number=11, block_epoch=EpochNumberWithFraction(2, 3, 4).full_value())
+    plain = chain.add_cell(
+        CellOutput(1_000 * CKB, chain.always_success.script(b"")),
+        block_number=11,
+        block_epoch=EpochNumberWithFraction(2, 3, 4).full_value(),
+    )
     tx = chain.always_success_tx([plain], [CellOutput(999 * CKB, chain.lock_of(K1))])
     verify_at(chain, tx, epoch=(2, 3, 4))
-    assert chain.cells.live[chain.genesis_cell(K0)].is_cellbase  # genesis cells are cellbase outputs
-    verify_at(chain, chain.transfer(K0, chain.genesis_cell(K0), chain.lock_of(K1), 100 * CKB),
-              number=1, epoch=(0, 1, 4))
+    assert chain.cells.live[
+        chain.genesis_cell(K0)
+    ].is_cellbase  # genesis cells are cellbase outputs
+    verify_at(
+        chain,
+        chain.transfer(K0, chain.genesis_cell(K0), chain.lock_of(K1), 100 * CKB),
+        number=1,
+        epoch=(0, 1, 4),
+    )
 
 
 def test_mined_cellbase_reward_matures_on_the_chain(chain):
@@ -440,7 +493,9 @@ def test_mined_cellbase_reward_matures_on_the_chain(chain):
 # ----------------------------------------------------------------------------- since
 def since_tx(chain: Chain, since: int, **cell_info) -> Transaction:
     cell = chain.add_cell(CellOutput(1_000 * CKB, chain.always_success.script(b"")), **cell_info)
-    return chain.always_success_tx([CellInput(cell, since)], [CellOutput(999 * CKB, chain.lock_of(K1))])
+    return chain.always_success_tx(
+        [CellInput(cell, since)], [CellOutput(999 * CKB, chain.lock_of(K1))]
+    )
 
 
 ABS, REL = False, True
@@ -495,7 +550,9 @@ def test_relative_epoch_counts_from_the_commit_epoch(chain):
 
 def test_zero_epoch_fraction_reads_as_a_whole_epoch(chain):
     # RFC 0030: 0/0 is well formed and means 0/1.
-    tx = since_tx(chain, encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(3, 0, 0).full_value()))
+    tx = since_tx(
+        chain, encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(3, 0, 0).full_value())
+    )
     with chain.rejects(SinceNotMet, "absolute epoch"):
         verify_at(chain, tx, epoch=(2, 3, 4))
     verify_at(chain, tx, epoch=(3, 0, 4))
@@ -541,12 +598,18 @@ def test_timestamp_since_measures_the_median_not_the_new_block(chain):
         ((1 << 63) | (1 << 58) | 5, "reserved bits"),
         ((3 << 61) | 5, "invalid metric 0b11"),
         ((1 << 63) | (3 << 61) | 5, "invalid metric 0b11"),
-        (encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(1, 5, 4).full_value()),
-         "malformed epoch fraction"),
-        (encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(1, 4, 4).full_value()),
-         "malformed epoch fraction"),
-        (encode_since(REL, SinceMetric.EPOCH, EpochNumberWithFraction(0, 1, 0).full_value()),
-         "malformed epoch fraction"),
+        (
+            encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(1, 5, 4).full_value()),
+            "malformed epoch fraction",
+        ),
+        (
+            encode_since(ABS, SinceMetric.EPOCH, EpochNumberWithFraction(1, 4, 4).full_value()),
+            "malformed epoch fraction",
+        ),
+        (
+            encode_since(REL, SinceMetric.EPOCH, EpochNumberWithFraction(0, 1, 0).full_value()),
+            "malformed epoch fraction",
+        ),
     ],
 )
 def test_malformed_since_is_rejected(chain, since, fragment):
@@ -573,12 +636,14 @@ def test_a_transaction_may_spend_an_output_of_an_earlier_one_in_the_same_block(c
     first = chain.transfer(K0, source, chain.lock_of(K1), 1_000 * CKB, fee=1_000)
     first_hash = compute_tx_hash(first)
     middle = OutPoint(first_hash, 0)
-    second = Transaction(RawTransaction(
-        cell_deps=(chain.secp.cell_dep,),
-        inputs=(CellInput(middle),),
-        outputs=(CellOutput(999 * CKB, chain.lock_of(K2)),),
-        outputs_data=(b"",),
-    ))
+    second = Transaction(
+        RawTransaction(
+            cell_deps=(chain.secp.cell_dep,),
+            inputs=(CellInput(middle),),
+            outputs=(CellOutput(999 * CKB, chain.lock_of(K2)),),
+            outputs_data=(b"",),
+        )
+    )
     second = sign(second, K1)
     # Not valid on its own: the output it spends does not exist yet.
     with expect_error(UnknownCell, "does not exist"):
@@ -598,12 +663,17 @@ def test_a_transaction_may_spend_an_output_of_an_earlier_one_in_the_same_block(c
 
 def test_a_transaction_cannot_spend_an_output_of_a_later_one_in_the_same_block(chain):
     first = chain.transfer(K0, chain.genesis_cell(K0), chain.lock_of(K1), 1_000 * CKB)
-    second = sign(Transaction(RawTransaction(
-        cell_deps=(chain.secp.cell_dep,),
-        inputs=(CellInput(OutPoint(compute_tx_hash(first), 0)),),
-        outputs=(CellOutput(999 * CKB, chain.lock_of(K2)),),
-        outputs_data=(b"",),
-    )), K1)
+    second = sign(
+        Transaction(
+            RawTransaction(
+                cell_deps=(chain.secp.cell_dep,),
+                inputs=(CellInput(OutPoint(compute_tx_hash(first), 0)),),
+                outputs=(CellOutput(999 * CKB, chain.lock_of(K2)),),
+                outputs_data=(b"",),
+            )
+        ),
+        K1,
+    )
     good = chain.candidate([first, second])
     cellbase = good.transactions[0]
     block = rebuild(good, transactions=[cellbase, second, first])

@@ -48,7 +48,7 @@ from l1.core.scripts.secp256k1 import (
 from l1.core.scripts.type_id import TYPE_ID_CODE_HASH, compute_type_id_args, type_id_script
 from l1.core.transaction import compute_script_groups, resolve_transaction, verify_transaction
 from l1.devnet_keys import derive_devnet_key
-from tests.l1.chainkit import CKB, DEVNET_KEYS, Chain, load_test_spec, sign
+from tests.l1.chainkit import CKB, DEVNET_KEYS, Chain, load_test_spec, pinned_preset, sign
 
 K0, K1, K2 = DEVNET_KEYS[:3]
 CKB_MAINNET_SECP256K1_TYPE_HASH = bytes.fromhex(
@@ -126,8 +126,12 @@ def test_signing_message_is_ckbs(chain):
     len || witness for the group's first witness with a zeroed 65-byte lock, each further
     witness of the group, and every witness past the inputs."""
     a, b = k0_cell(chain), k0_cell(chain)
-    tx = spend(chain, [a, b], [CellOutput(1_999 * CKB, chain.lock_of(K1))],
-               witnesses=(WitnessArgs(None, b"in", b"out").serialize(), b"\x01\x02", b"extra"))
+    tx = spend(
+        chain,
+        [a, b],
+        [CellOutput(1_999 * CKB, chain.lock_of(K1))],
+        witnesses=(WitnessArgs(None, b"in", b"out").serialize(), b"\x01\x02", b"extra"),
+    )
     tx = sign_sighash_all(tx, [0, 1], K0.private_key)
     first = witness_args(tx, 0)
     assert (first.input_type, first.output_type) == (b"in", b"out")  # kept by the signer
@@ -156,9 +160,12 @@ def two_input_signed(chain: Chain) -> Transaction:
     """K0 spends two cells in one lock group; witnesses: the signature, a second group witness
     and one witness beyond the inputs."""
     a, b = k0_cell(chain), k0_cell(chain)
-    tx = spend(chain, [a, b], [CellOutput(1_000 * CKB, chain.lock_of(K1)),
-                               CellOutput(999 * CKB, chain.lock_of(K0))],
-               witnesses=(WitnessArgs(None, b"it").serialize(), b"second", b"beyond"))
+    tx = spend(
+        chain,
+        [a, b],
+        [CellOutput(1_000 * CKB, chain.lock_of(K1)), CellOutput(999 * CKB, chain.lock_of(K0))],
+        witnesses=(WitnessArgs(None, b"it").serialize(), b"second", b"beyond"),
+    )
     tx = sign_sighash_all(tx, [0, 1], K0.private_key)
     return tx
 
@@ -267,7 +274,11 @@ def test_signature_by_another_key_is_rejected(chain):
 
 # ----------------------------------------------------------------------------- signature encoding
 def split(signature: bytes) -> tuple[int, int, int]:
-    return int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
+    return (
+        int.from_bytes(signature[:32], "big"),
+        int.from_bytes(signature[32:64], "big"),
+        signature[64],
+    )
 
 
 def join(r: int, s: int, recid: int) -> bytes:
@@ -420,11 +431,16 @@ def test_type_groups_run_over_inputs_and_outputs_lock_groups_over_inputs_only(ch
 
 def test_type_script_of_an_output_can_reject(chain):
     rejecter, dep, seen = recorder(chain, "rejecter", reject=True)
-    tx = spend(chain, [chain.genesis_cell(K0)],
-               [CellOutput(100 * CKB, chain.lock_of(K1), rejecter)],
-               cell_deps=[chain.secp.cell_dep, dep])
+    tx = spend(
+        chain,
+        [chain.genesis_cell(K0)],
+        [CellOutput(100 * CKB, chain.lock_of(K1), rejecter)],
+        cell_deps=[chain.secp.cell_dep, dep],
+    )
     tx = sign(tx, K0)
-    with chain.rejects(ScriptValidationFailure, "type script rejecter", "outputs [0]", "rejecter says no"):
+    with chain.rejects(
+        ScriptValidationFailure, "type script rejecter", "outputs [0]", "rejecter says no"
+    ):
         chain.verify_tx(tx)
     assert seen == [(GroupKind.TYPE, (), (0,), b"")]
 
@@ -449,7 +465,9 @@ def test_type_id_creation_with_the_right_args(chain):
     draft = type_id_tx(chain, [None, None])
     # The args depend only on inputs[0] and the output index, not on the outputs themselves.
     tx = retype(draft, [None, type_id_script(expected_type_id(draft, 1))])
-    assert expected_type_id(tx, 1) == ckbhash(tx.raw.inputs[0].serialize() + (1).to_bytes(8, "little"))
+    assert expected_type_id(tx, 1) == ckbhash(
+        tx.raw.inputs[0].serialize() + (1).to_bytes(8, "little")
+    )
     verdict = chain.verify_tx(tx)  # Type ID is built in: no cell dep provides it
     assert not any(dep.data == b"TYPE_ID" for dep in verdict.resolved.cell_deps)
 
@@ -457,7 +475,10 @@ def test_type_id_creation_with_the_right_args(chain):
 @pytest.mark.parametrize(
     ("make_args", "fragment"),
     [
-        (lambda tx: expected_type_id(tx, 0), "do not match the creating transaction"),  # wrong index
+        (
+            lambda tx: expected_type_id(tx, 0),
+            "do not match the creating transaction",
+        ),  # wrong index
         (lambda tx: ckbhash(b"made up"), "do not match the creating transaction"),
         (lambda tx: expected_type_id(tx, 1)[:31], "must be 32 bytes, got 31"),
         (lambda tx: expected_type_id(tx, 1) + b"\x00", "must be 32 bytes, got 33"),
@@ -474,7 +495,9 @@ def test_two_outputs_with_the_same_type_id_fail(chain):
     draft = type_id_tx(chain, [None, None])
     type_id = type_id_script(expected_type_id(draft, 0))
     tx = retype(draft, [type_id, type_id])
-    with chain.rejects(ScriptValidationFailure, "at most one input and one output", "outputs [0, 1]"):
+    with chain.rejects(
+        ScriptValidationFailure, "at most one input and one output", "outputs [0, 1]"
+    ):
         chain.verify_tx(tx)
 
 
@@ -486,11 +509,16 @@ def test_type_id_cell_can_be_updated_and_destroyed(chain):
         [funding, existing], [CellOutput(1_900 * CKB, chain.lock_of(K1), type_id)]
     )
     chain.verify_tx(update)
-    destroy = chain.always_success_tx([funding, existing], [CellOutput(1_900 * CKB, chain.lock_of(K1))])
+    destroy = chain.always_success_tx(
+        [funding, existing], [CellOutput(1_900 * CKB, chain.lock_of(K1))]
+    )
     chain.verify_tx(destroy)
     twice = chain.always_success_tx(
         [funding, existing],
-        [CellOutput(900 * CKB, chain.lock_of(K1), type_id), CellOutput(900 * CKB, chain.lock_of(K1), type_id)],
+        [
+            CellOutput(900 * CKB, chain.lock_of(K1), type_id),
+            CellOutput(900 * CKB, chain.lock_of(K1), type_id),
+        ],
     )
     with chain.rejects(ScriptValidationFailure, "at most one input and one output"):
         chain.verify_tx(twice)
@@ -505,10 +533,18 @@ def test_type_id_is_built_in_only_with_hash_type_type(chain):
 
 # ----------------------------------------------------------------------------- code locating
 def test_script_whose_code_is_not_in_cell_deps_is_not_found(chain):
-    tx = sign(spend(chain, [chain.genesis_cell(K0)], [CellOutput(100 * CKB, chain.lock_of(K1))],
-                    cell_deps=()), K0)
-    with chain.rejects(ScriptNotFound, "lock script", "no cell dep provides code",
-                       chain.secp.code_hash.hex()):
+    tx = sign(
+        spend(
+            chain,
+            [chain.genesis_cell(K0)],
+            [CellOutput(100 * CKB, chain.lock_of(K1))],
+            cell_deps=(),
+        ),
+        K0,
+    )
+    with chain.rejects(
+        ScriptNotFound, "lock script", "no cell dep provides code", chain.secp.code_hash.hex()
+    ):
         chain.verify_tx(tx)
 
 
@@ -523,30 +559,52 @@ def test_code_can_be_referenced_by_data_hash(chain, hash_type):
 def test_type_hash_matching_two_different_codes_is_ambiguous(chain):
     upgradable = Script(b"\x42" * 32, HASH_TYPE_DATA, b"")
     first = chain.add_cell(CellOutput(1_000 * CKB, chain.lock_of(K2), upgradable), SECP256K1_CODE)
-    second = chain.add_cell(CellOutput(1_000 * CKB, chain.lock_of(K2), upgradable), ALWAYS_SUCCESS_CODE)
+    second = chain.add_cell(
+        CellOutput(1_000 * CKB, chain.lock_of(K2), upgradable), ALWAYS_SUCCESS_CODE
+    )
     lock = Script(compute_script_hash(upgradable), HASH_TYPE_TYPE, K0.lock_args)
     cell = chain.add_cell(CellOutput(1_000 * CKB, lock))
-    tx = sign(spend(chain, [cell], [CellOutput(999 * CKB, chain.lock_of(K1))],
-                    cell_deps=[CellDep(first)]), K0)
+    tx = sign(
+        spend(
+            chain, [cell], [CellOutput(999 * CKB, chain.lock_of(K1))], cell_deps=[CellDep(first)]
+        ),
+        K0,
+    )
     chain.verify_tx(tx)  # one match: fine
-    ambiguous = sign(spend(chain, [cell], [CellOutput(999 * CKB, chain.lock_of(K1))],
-                           cell_deps=[CellDep(first), CellDep(second)]), K0)
+    ambiguous = sign(
+        spend(
+            chain,
+            [cell],
+            [CellOutput(999 * CKB, chain.lock_of(K1))],
+            cell_deps=[CellDep(first), CellDep(second)],
+        ),
+        K0,
+    )
     with chain.rejects(ScriptNotFound, "several cell deps match type hash", "different code"):
         chain.verify_tx(ambiguous)
     twin = chain.add_cell(CellOutput(1_000 * CKB, chain.lock_of(K2), upgradable), SECP256K1_CODE)
-    same_code = sign(spend(chain, [cell], [CellOutput(999 * CKB, chain.lock_of(K1))],
-                           cell_deps=[CellDep(first), CellDep(twin)]), K0)
+    same_code = sign(
+        spend(
+            chain,
+            [cell],
+            [CellOutput(999 * CKB, chain.lock_of(K1))],
+            cell_deps=[CellDep(first), CellDep(twin)],
+        ),
+        K0,
+    )
     chain.verify_tx(same_code)  # RFC 0029: several matches with identical code are allowed
 
 
 def test_genesis_system_cells_are_unspendable(chain):
     code_cell = chain.secp.cell_dep.out_point
-    tx = Transaction(RawTransaction(
-        cell_deps=(chain.secp.cell_dep,),
-        inputs=(CellInput(code_cell),),
-        outputs=(CellOutput(100 * CKB, chain.lock_of(K1)),),
-        outputs_data=(b"",),
-    ))
+    tx = Transaction(
+        RawTransaction(
+            cell_deps=(chain.secp.cell_dep,),
+            inputs=(CellInput(code_cell),),
+            outputs=(CellOutput(100 * CKB, chain.lock_of(K1)),),
+            outputs_data=(b"",),
+        )
+    )
     with chain.rejects(ScriptNotFound, "lock script"):
         chain.verify_tx(tx)
 
@@ -556,13 +614,16 @@ def test_always_success_runs_where_the_preset_allows_it(chain):
     tx = chain.always_success_tx([cell], [CellOutput(999 * CKB, chain.lock_of(K1))])
     chain.verify_tx(tx)
     strict = build_default_registry(allow_always_success=False)
-    with chain.rejects(ScriptNotFound, "no native verifier is registered for code cell data",
-                       ckbhash(ALWAYS_SUCCESS_CODE).hex()):
+    with chain.rejects(
+        ScriptNotFound,
+        "no native verifier is registered for code cell data",
+        ckbhash(ALWAYS_SUCCESS_CODE).hex(),
+    ):
         verify_transaction(tx, chain.cells, chain.headers, chain.tx_env(), strict)
 
 
 def test_presets_without_always_success_do_not_deploy_it():
-    spec = load_test_spec(replace(Chain().preset, allow_always_success=False))
+    spec = load_test_spec(pinned_preset(allow_always_success=False))
     genesis = build_genesis(spec)
     assert "always_success" not in genesis.system_scripts
     assert ALWAYS_SUCCESS_CODE not in genesis.block.transactions[0].raw.outputs_data
@@ -595,9 +656,11 @@ def test_too_many_lock_groups_exceed_the_transaction_cycle_limit(chain):
 def test_cycle_limit_boundary(chain):
     tx = many_groups(chain, 2)
     exact = replace(chain.preset, max_tx_verify_cycles=2 * SECP256K1_CYCLES)
-    verify_transaction(tx, chain.cells, chain.headers, replace(chain.tx_env(), preset=exact),
-                       chain.registry)
+    verify_transaction(
+        tx, chain.cells, chain.headers, replace(chain.tx_env(), preset=exact), chain.registry
+    )
     short = replace(exact, max_tx_verify_cycles=2 * SECP256K1_CYCLES - 1)
     with chain.rejects(TransactionCyclesExceeded, f"limit of {2 * SECP256K1_CYCLES - 1} cycles"):
-        verify_transaction(tx, chain.cells, chain.headers, replace(chain.tx_env(), preset=short),
-                           chain.registry)
+        verify_transaction(
+            tx, chain.cells, chain.headers, replace(chain.tx_env(), preset=short), chain.registry
+        )

@@ -1,0 +1,399 @@
+"""The ``rollcourt`` command line (typer + rich): keys, L1 wallet and queries, the devnet.
+
+Every failure the user can cause or meet (bad amount, unreachable node, RPC error, insufficient
+capacity) is printed as one ``error: ...`` line on stderr with a non-zero exit code: 2 for input
+that is wrong, 1 for everything else. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from l1.ckb.json import bytes_to_json, script_to_json
+from l1.client import L1RpcError
+from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
+from rollcourt.amounts import MAX_SHANNONS, format_ckb, parse_ckb_amount
+from rollcourt.config import DEFAULT_DATA_DIR, L1_RPC_ENV, resolve_l1_rpc
+from rollcourt.errors import (
+    InvalidAmount,
+    InvalidArguments,
+    InvalidKey,
+    InvalidLockArgs,
+    RollcourtError,
+)
+from rollcourt.keys import (
+    DEFAULT_LOCK_CODE_HASH,
+    DEFAULT_LOCK_HASH_TYPE,
+    KeyPair,
+    compute_default_lock_json,
+    generate_key,
+    get_key_file_permissions_warning,
+    load_key,
+    parse_lock_args,
+    write_key_file,
+)
+from rollcourt.rpc import NodeClient, describe_error, get_tip_summary, wait_for_commit
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="rollcourt",
+    help="rollcourt: a rollup framework (layer 2 computes, layer 1 verifies).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="secp256k1 keys for CKB's default lock.", no_args_is_help=True)
+l1_app = typer.Typer(help="Talk to an L1 node: balances, transfers, the tip.", no_args_is_help=True)
+devnet_app = typer.Typer(help="Run a local devnet.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(l1_app, name="l1")
+app.add_typer(devnet_app, name="devnet")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+_BAD_INPUT = (InvalidAmount, InvalidArguments, InvalidKey, InvalidLockArgs)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn any expected failure into one ``error:`` line and a non-zero exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RollcourtError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, _BAD_INPUT) else EXIT_FAILURE)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except OSError as exc:  # a data dir or key file we cannot create, read or write
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}", EXIT_FAILURE)
+        except (httpx.HTTPError, L1RpcError) as exc:  # escaped translation: still one line
+            _fail(describe_error(exc), EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(Text.assemble(("error: ", "bold red"), message))
+    raise typer.Exit(code)
+
+
+def _warn(message: str) -> None:
+    err.print(Text.assemble(("warning: ", "bold yellow"), message))
+
+
+def _print_json(content: Any) -> None:
+    typer.echo(json.dumps(content, indent=2))
+
+
+def _rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        out.print(Text.assemble((f"{label:<{width}}  ", "bold"), value))
+
+
+RpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc",
+        help=f"L1 node JSON-RPC URL (default: ${L1_RPC_ENV}, else the l1 URL in "
+        "./devnet-data/devnet.json, else http://127.0.0.1:8114)",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+KEY_HELP = (
+    "key file (from `rollcourt keys new --out`), 32-byte hex private key, or devnet:N "
+    "(a hex key on the command line lands in your shell history: prefer a key file)"
+)
+
+
+# ---------------------------------------------------------------------------- keys
+@keys_app.command("new")
+@reports_errors
+def keys_new(
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="write a JSON key file (mode 0600; never overwrites)"),
+    ] = None,
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            help="take the default lock's code hash from this node "
+            f"(default: {DEFAULT_LOCK_CODE_HASH[:10]}…, CKB's secp256k1_blake160)",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a secp256k1 key and show its lock args and default-lock script."""
+    code_hash, hash_type = DEFAULT_LOCK_CODE_HASH, DEFAULT_LOCK_HASH_TYPE
+    if rpc is not None:
+        try:
+            with NodeClient(rpc, timeout=10.0) as client:
+                info = client.call("get_system_scripts")["secp256k1_blake160_sighash_all"]
+                code_hash, hash_type = str(info["code_hash"]), str(info["hash_type"])
+        except (RollcourtError, KeyError, TypeError) as exc:
+            _warn(f"using the default code hash: could not read it from {rpc}: {exc}")
+    key = generate_key()
+    lock_script = compute_default_lock_json(key.lock_args, code_hash, hash_type)
+    if out_file is not None:
+        write_key_file(out_file, key, lock_script)
+    if as_json:
+        _print_json(
+            {
+                "private_key": "0x" + key.private_key.hex(),
+                "public_key": "0x" + key.public_key.hex(),
+                "lock_args": "0x" + key.lock_args.hex(),
+                "lock_script": lock_script,
+                "key_file": None if out_file is None else str(out_file),
+            }
+        )
+        return
+    _rows(
+        [
+            ("private key", "0x" + key.private_key.hex()),
+            ("public key", "0x" + key.public_key.hex()),
+            ("lock args", "0x" + key.lock_args.hex()),
+            ("lock script", json.dumps(lock_script)),
+        ]
+    )
+    if out_file is not None:
+        err.print(f"wrote key file {out_file} (mode 0600)", markup=False)
+    err.print("Keep the private key secret: whoever has it can spend what its lock holds.")
+
+
+@keys_app.command("devnet")
+@reports_errors
+def keys_devnet(as_json: JsonOption = False) -> None:
+    """List the well-known devnet keys. They are PUBLIC: never use them outside a devnet."""
+    if as_json:
+        _print_json(
+            {
+                "public": True,
+                "warning": DEVNET_KEY_WARNING,
+                "keys": [
+                    {
+                        "index": key.index,
+                        "private_key": "0x" + key.private_key.hex(),
+                        "public_key": "0x" + key.public_key.hex(),
+                        "lock_args": "0x" + key.lock_args.hex(),
+                    }
+                    for key in DEVNET_KEYS
+                ],
+            }
+        )
+        return
+    out.print(Text(f"WARNING: {DEVNET_KEY_WARNING}", style="bold red"))
+    for key in DEVNET_KEYS:
+        out.print(
+            f"({key.index}) private key 0x{key.private_key.hex()}  "
+            f"lock args 0x{key.lock_args.hex()}",
+            markup=False,
+        )
+
+
+# ---------------------------------------------------------------------------- l1
+def _load_key(spec: str) -> KeyPair:
+    key = load_key(spec)
+    if not key.is_public and key.source not in ("hex key", "new key"):
+        warning = get_key_file_permissions_warning(Path(key.source))
+        if warning:
+            _warn(warning)
+    return key
+
+
+@l1_app.command("balance")
+@reports_errors
+def l1_balance(
+    key: Annotated[str | None, typer.Option("--key", help=KEY_HELP, show_default=False)] = None,
+    lock_args: Annotated[
+        str | None,
+        typer.Option("--lock-args", help="20-byte hex lock args (or devnet:N)", show_default=False),
+    ] = None,
+    rpc: RpcOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Capacity (CKB) and number of live cells under a default-lock owner."""
+    from rollcourt.wallet import get_balance
+
+    if (key is None) == (lock_args is None):
+        raise InvalidArguments("give exactly one of --key or --lock-args")
+    args = _load_key(key).lock_args if key is not None else parse_lock_args(str(lock_args))
+    with NodeClient(resolve_l1_rpc(rpc)) as client:
+        balance = get_balance(client, args)
+    if as_json:
+        _print_json(
+            {
+                "lock_args": "0x" + args.hex(),
+                "lock": script_to_json(balance.lock),
+                "capacity": format_ckb(balance.capacity),
+                "capacity_shannons": balance.capacity,
+                "cells": balance.cells,
+            }
+        )
+        return
+    _rows(
+        [
+            ("lock args", "0x" + args.hex()),
+            ("capacity", f"{format_ckb(balance.capacity)} CKB ({balance.capacity} shannons)"),
+            ("cells", str(balance.cells)),
+        ]
+    )
+
+
+@l1_app.command("transfer")
+@reports_errors
+def l1_transfer(
+    key: Annotated[str, typer.Option("--key", help=KEY_HELP, show_default=False)],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="recipient's 20-byte hex lock args (or devnet:N)"),
+    ],
+    amount: Annotated[
+        str,
+        typer.Option("--amount", help="CKB to send, up to 8 decimals (e.g. 12.5)"),
+    ],
+    fee_rate: Annotated[
+        int, typer.Option("--fee-rate", help="fee in shannons per 1000 bytes", min=0)
+    ] = 1_000,
+    rpc: RpcOption = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait until the transfer is committed")] = (
+        False
+    ),
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="seconds --wait waits at most", min=0)
+    ] = 120.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Send CKB to a default-lock owner; change goes back to the sender."""
+    from rollcourt.wallet import prepare_transfer, send_transfer
+
+    shannons = parse_ckb_amount(amount)
+    to_args = parse_lock_args(to)
+    sender = _load_key(key)
+    if fee_rate > MAX_SHANNONS:
+        raise InvalidArguments("--fee-rate is too large")
+    with NodeClient(resolve_l1_rpc(rpc)) as client:
+        prepared = prepare_transfer(client, sender, to_args, shannons, fee_rate)
+        tx_hash = send_transfer(client, prepared)
+        if not as_json:
+            out.print(Text.assemble(("tx hash    ", "bold"), bytes_to_json(tx_hash)))
+            err.print(
+                f"sent {format_ckb(shannons)} CKB from 0x{sender.lock_args.hex()} to "
+                f"0x{to_args.hex()} (fee {format_ckb(prepared.fee)} CKB, "
+                f"{prepared.inputs} input{'s' if prepared.inputs != 1 else ''})",
+                markup=False,
+            )
+        commit = wait_for_commit(client, tx_hash, timeout) if wait else None
+    if as_json:
+        _print_json(
+            {
+                "tx_hash": bytes_to_json(tx_hash),
+                "amount": format_ckb(shannons),
+                "amount_shannons": shannons,
+                "fee_shannons": prepared.fee,
+                "from": "0x" + sender.lock_args.hex(),
+                "to": "0x" + to_args.hex(),
+                "block_number": None if commit is None else commit.block_number,
+                "block_hash": None if commit is None else bytes_to_json(commit.block_hash),
+            }
+        )
+    elif commit is not None:
+        out.print(
+            Text.assemble(
+                ("committed  ", "bold"),
+                f"block {commit.block_number} {bytes_to_json(commit.block_hash)}",
+            )
+        )
+
+
+@l1_app.command("tip")
+@reports_errors
+def l1_tip(rpc: RpcOption = None, as_json: JsonOption = False) -> None:
+    """The node's tip: number, hash, epoch, difficulty."""
+    with NodeClient(resolve_l1_rpc(rpc)) as client:
+        summary = get_tip_summary(client)
+    if as_json:
+        _print_json(summary.to_json())
+        return
+    epoch = summary.epoch
+    _rows(
+        [
+            ("chain", summary.chain),
+            ("tip", str(summary.number)),
+            ("hash", bytes_to_json(summary.hash)),
+            ("epoch", f"{epoch.number} (block {epoch.index} of {epoch.length})"),
+            ("difficulty", str(summary.difficulty)),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- devnet
+@devnet_app.command("up")
+@reports_errors
+def devnet_up(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="where the devnet keeps chain data and logs")
+    ] = DEFAULT_DATA_DIR,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", help="L1 JSON-RPC port", min=1, max=65535)
+    ] = 8114,
+    preset: Annotated[
+        str, typer.Option("--preset", help="chain preset: devnet or test (tiny, for tests)")
+    ] = "devnet",
+    mine_duty: Annotated[
+        float,
+        typer.Option(
+            "--mine-duty", help="fraction of time the miner hashes (0-1]", min=0.01, max=1.0
+        ),
+    ] = 0.5,
+    mine_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--mine-interval",
+            help="seconds the miner pauses after each block (default: devnet 0, test 1)",
+            min=0.0,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run a local devnet (for now: one mining L1 node) until Ctrl-C; rerun to resume."""
+    from rollcourt.devnet import DEFAULT_MINE_INTERVALS, PRESETS, DevnetOptions, run_devnet
+
+    if preset not in PRESETS:
+        raise InvalidArguments(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    options = DevnetOptions(
+        data_dir=data_dir,
+        rpc_port=rpc_port,
+        preset=preset,
+        mine_duty=mine_duty,
+        mine_interval=(DEFAULT_MINE_INTERVALS[preset] if mine_interval is None else mine_interval),
+    )
+    run_devnet(options, out)
+
+
+def main() -> None:
+    app(prog_name="rollcourt")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
