@@ -44,6 +44,16 @@ def node(
     public_url: Annotated[str | None, typer.Option(help="URL peers use to reach this node")] = None,
     dev_rpc: Annotated[bool, typer.Option(help="enable test-only RPC (generate_block)")] = False,
     sync_interval: Annotated[float, typer.Option(help="seconds between sync rounds")] = 1.0,
+    challenge_window: Annotated[
+        int, typer.Option(help="longest challenge window (blocks) this node must keep data for")
+    ] = 0,
+    fault: Annotated[
+        str | None,
+        typer.Option(help="TEST ONLY fault: withhold-cells | corrupt-cells | withhold-sidecars"),
+    ] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option(help="largest accepted request body")
+    ] = 8_000_000,
     log_level: Annotated[str, typer.Option(help="logging level")] = "info",
 ) -> None:
     """Run a full node: verify blocks, keep the cell set, serve RPC, gossip, optionally mine."""
@@ -61,7 +71,11 @@ def node(
         "dev_rpc": dev_rpc,
         "sync_interval": sync_interval,
         "log_level": log_level,
+        "challenge_window": challenge_window,
+        "max_request_bytes": max_request_bytes,
     }
+    if fault is not None:
+        overrides["fault"] = fault
     if peer:
         overrides["peers"] = peer
     for key, value in (
@@ -72,11 +86,15 @@ def node(
     ):
         if value is not None:
             overrides[key] = value
-    config = NodeConfig(**overrides)
+    try:
+        config = NodeConfig(**overrides)
+        instance = Node(config)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    instance = Node(config)
     if instance.preset.name in ("devnet", "test"):
         typer.echo(f"Devnet keys ({DEVNET_KEY_WARNING}):")
         for devnet_key in DEVNET_KEYS[:3]:

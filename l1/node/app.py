@@ -33,6 +33,7 @@ from l1.node.rpc import (
     build_methods,
     l1_error_to_rpc,
 )
+from l1.node.wire import sidecar_list_from_json, sidecars_from_json, sidecars_to_json
 
 __all__ = ["BodyLimitMiddleware", "create_app"]
 
@@ -259,7 +260,15 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
         except (ValueError, MoleculeError) as exc:
             raise _BadRequest(f"block is not molecule hex: {exc}") from None
         try:
-            status = await run_in_threadpool(node.submit_block, block, sender)
+            sidecars = (
+                sidecars_from_json(payload["sidecars"])
+                if payload.get("sidecars") is not None
+                else None
+            )
+        except JsonFormatError as exc:
+            raise _BadRequest(str(exc)) from None
+        try:
+            status = await run_in_threadpool(node.submit_block, block, sidecars, sender)
         except L1Error as exc:
             node.network.note_invalid(sender)
             return JSONResponse(
@@ -277,11 +286,11 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
         sender = _remember_sender(payload)
         try:
             tx = transaction_from_json(payload.get("transaction"))
-            blobs = tuple(bytes.fromhex(b) for b in payload.get("blobs", []))
+            sidecars = sidecar_list_from_json(payload.get("sidecars", []))
         except (JsonFormatError, ValueError, TypeError) as exc:
             raise _BadRequest(str(exc)) from None
         try:
-            entry = await run_in_threadpool(node.submit_transaction, tx, blobs, sender)
+            entry = await run_in_threadpool(node.submit_transaction, tx, sidecars, sender)
         except L1Error as exc:
             return JSONResponse(
                 {"error": {"code": type(exc).__name__, "message": str(exc)}}, status_code=422
@@ -296,8 +305,30 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             limit = int(payload.get("limit", 100))
         except (ValueError, TypeError) as exc:
             raise _BadRequest(f"bad locator: {exc}") from None
-        blocks = await run_in_threadpool(node.network.locate, locator, limit)
-        return {"blocks": [block.serialize().hex() for block in blocks]}
+        located = await run_in_threadpool(node.network.locate, locator, limit)
+        withhold = node.config.fault == "withhold-sidecars"
+        return {
+            "blocks": [block.serialize().hex() for block, _ in located],
+            "sidecars": [
+                None if sidecars is None or withhold else sidecars_to_json(sidecars)
+                for _, sidecars in located
+            ],
+        }
+
+    @app.get("/p2p/sidecars/{block_hash}")
+    def p2p_sidecars(block_hash: str) -> Response:
+        try:
+            raw_hash = bytes.fromhex(block_hash.removeprefix("0x"))
+        except ValueError:
+            raise _BadRequest("block hash must be hex") from None
+        block = node.chain.get_block(raw_hash)
+        sidecars = node.chain.get_sidecars(raw_hash) if block is not None else None
+        if block is None or sidecars is None or node.config.fault == "withhold-sidecars":
+            return JSONResponse(
+                {"error": {"code": "not_found", "message": "no sidecars for that block here"}},
+                status_code=404,
+            )
+        return JSONResponse({"sidecars": sidecars_to_json(sidecars)})
 
     app.add_middleware(BodyLimitMiddleware, limit=node.config.max_request_bytes)
     return app

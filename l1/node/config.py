@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,7 +42,12 @@ class NodeConfig(BaseSettings):
     #: Seconds between sync rounds with peers.
     sync_interval: float = 1.0
     #: Largest accepted HTTP request body, in bytes.
-    max_request_bytes: int = 4_000_000
+    max_request_bytes: int = 8_000_000
+    #: Longest challenge window (L1 blocks) this node serves data for; must fit in retention.
+    challenge_window: int = 0
+    #: Test-only fault injection (devnet/test presets): "withhold-cells", "corrupt-cells",
+    #: "withhold-sidecars" (announce blocks without their blob data).
+    fault: Literal["withhold-cells", "corrupt-cells", "withhold-sidecars"] | None = None
     #: Expose test-only RPC methods (generate_block, truncate...) — devnet/test presets only.
     dev_rpc: bool = False
     log_level: str = "info"

@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from l1.ckb.hashes import compute_pow_hash
+from l1.ckb.hashes import compute_pow_hash, compute_tx_hash
 from l1.ckb.pow import find_nonce
 from l1.ckb.types import Block, Header, Script
 from l1.core.block import assemble_block
 from l1.core.errors import L1Error
-from l1.node.chain import Chain, MainChainHeaders, StoreCellProvider
+from l1.node.chain import Chain, MainChainHeaders, Sidecars, StoreCellProvider
 from l1.node.pool import TxPool
 
 __all__ = ["Miner", "build_template"]
@@ -30,7 +30,8 @@ log = logging.getLogger("l1.miner")
 SLICE_HASHES = 500
 
 
-def build_template(chain: Chain, pool: TxPool, lock: Script, now_ms: int) -> Block:
+def build_template(chain: Chain, pool: TxPool, lock: Script, now_ms: int) -> tuple[Block, Sidecars]:
+    """A block template and the blob sidecars of the transactions it includes."""
     with chain.lock:
         tip = chain.tip
         context = chain.parent_context(tip.hash)
@@ -50,7 +51,9 @@ def build_template(chain: Chain, pool: TxPool, lock: Script, now_ms: int) -> Blo
             )
     for tx_hash, error in assembled.rejected:
         log.debug("template skipped %s: %s", tx_hash.hex(), error)
-    return assembled.block
+    by_hash = {entry.tx_hash: entry.sidecars for entry in entries if entry.sidecars}
+    included = {compute_tx_hash(tx) for tx in assembled.block.transactions[1:]}
+    return assembled.block, {h: s for h, s in by_hash.items() if h in included}
 
 
 def solve(block: Block, attempts: int, start: int) -> Block | None:
@@ -66,7 +69,7 @@ class Miner:
         chain: Chain,
         pool: TxPool,
         lock: Script,
-        on_block: Callable[[Block], None],
+        on_block: Callable[[Block, Sidecars], None],
         *,
         duty: float = 1.0,
         interval: float = 0.0,
@@ -105,7 +108,7 @@ class Miner:
                 self.stop_event.wait(1.0)
 
     def _mine_one(self, rng: random.Random) -> None:
-        template = build_template(self.chain, self.pool, self.lock, self.clock_ms())
+        template, sidecars = build_template(self.chain, self.pool, self.lock, self.clock_ms())
         tip, pool_version = self.chain.tip.hash, self.pool.version
         started = time.monotonic()
         nonce = rng.getrandbits(64)
@@ -115,9 +118,9 @@ class Miner:
             self.hashes += SLICE_HASHES
             nonce += SLICE_HASHES
             if solved is not None:
-                self.chain.process_block(solved)
+                self.chain.process_block(solved, sidecars)
                 self.blocks_mined += 1
-                self.on_block(solved)
+                self.on_block(solved, sidecars)
                 if self.interval:
                     self.stop_event.wait(self.interval)
                 return

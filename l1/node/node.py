@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 
 from l1.ckb.types import Block, Script, Transaction
+from l1.core.blobs import BlobSidecar
 from l1.core.genesis import Genesis, build_genesis, chain_spec_from_json
 from l1.core.preset import Preset
 from l1.core.scripts import ScriptRegistry, build_default_registry
 from l1.devnet_keys import DEVNET_KEYS
-from l1.node.chain import Chain
+from l1.node.chain import Chain, Sidecars
 from l1.node.config import NodeConfig
 from l1.node.miner import Miner
 from l1.node.p2p import Network
@@ -41,7 +42,10 @@ class Node:
         self.preset: Preset = spec.preset
         if config.dev_rpc and self.preset.name not in ("devnet", "test"):
             raise ValueError("dev_rpc is only allowed on the devnet and test presets")
+        if config.fault is not None and self.preset.name not in ("devnet", "test"):
+            raise ValueError("fault injection is only allowed on the devnet and test presets")
         self.genesis: Genesis = build_genesis(spec)
+        self.check_retention()
         self.registry = build_default_registry(
             allow_always_success=self.preset.allow_always_success
         )
@@ -56,13 +60,14 @@ class Node:
         self.network = Network(
             self.chain, config.resolved_public_url(), list(config.peers), config.sync_interval
         )
+        self.network.withhold_sidecars = config.fault == "withhold-sidecars"
         self.miner: Miner | None = None
         if config.mine:
             self.miner = Miner(
                 self.chain,
                 self.pool,
                 self.miner_lock(),
-                self.network.announce_block,
+                lambda block, sidecars: self.network.announce_block(block, sidecars),
                 duty=config.mine_duty,
                 interval=config.mine_interval,
                 clock_ms=_wall_clock_ms,
@@ -99,16 +104,33 @@ class Node:
 
     # ------------------------------------------------------------------ actions used by the API
     def submit_transaction(
-        self, tx: Transaction, blobs: tuple[bytes, ...] = (), relay_from: str | None = None
+        self,
+        tx: Transaction,
+        sidecars: tuple[BlobSidecar, ...] = (),
+        relay_from: str | None = None,
     ) -> PoolEntry:
-        entry = self.pool.submit(tx, blobs)
-        self.network.announce_transaction(tx, blobs, exclude=relay_from)
+        entry = self.pool.submit(tx, sidecars)
+        self.network.announce_transaction(tx, sidecars, exclude=relay_from)
         return entry
 
-    def submit_block(self, block: Block, relay_from: str | None = None) -> str:
-        result = self.chain.process_block(block)
+    def submit_block(
+        self, block: Block, sidecars: Sidecars | None = None, relay_from: str | None = None
+    ) -> str:
+        result = self.chain.process_block(block, sidecars)
         if result.status == "orphan":
             self.network.sync_in_background(relay_from)
+        elif result.status == "unavailable":
+            self.network.fetch_sidecars_in_background(result.block_hash)
         elif result.status in ("tip", "side"):
-            self.network.announce_block(block, exclude=relay_from)
+            self.network.announce_block(block, sidecars, exclude=relay_from)
         return result.status
+
+    def check_retention(self) -> None:
+        """Refuse to serve challenge windows the node would not keep the data for."""
+        window = self.config.challenge_window
+        if window > self.preset.blob_retention_blocks:
+            raise ValueError(
+                f"blob retention ({self.preset.blob_retention_blocks} blocks, preset "
+                f"{self.preset.name}) is shorter than the challenge window this node serves "
+                f"({window} blocks): data could be pruned while a dispute still needs it"
+            )

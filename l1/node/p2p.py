@@ -21,8 +21,10 @@ import httpx
 from l1.ckb.hashes import compute_header_hash
 from l1.ckb.json import transaction_to_json
 from l1.ckb.types import Block, Transaction
-from l1.core.errors import L1Error
-from l1.node.chain import Chain
+from l1.core.blobs import BlobSidecar
+from l1.core.errors import BlobError, L1Error
+from l1.node.chain import Chain, Sidecars
+from l1.node.wire import sidecar_to_json, sidecars_from_json, sidecars_to_json
 
 __all__ = ["Network", "PeerState"]
 
@@ -62,6 +64,8 @@ class Network:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.sync_lock = threading.Lock()
+        #: Test-only fault: announce and serve blocks without their blob data.
+        self.withhold_sidecars = False
 
     # ------------------------------------------------------------------ peers
     def add_peer(self, url: str, inbound: bool = False) -> PeerState | None:
@@ -110,18 +114,22 @@ class Network:
                 self.sync_all()
 
     # ------------------------------------------------------------------ gossip
-    def announce_block(self, block: Block, exclude: str | None = None) -> None:
-        payload = {"block": block.serialize().hex(), "from": self.self_url}
+    def announce_block(
+        self, block: Block, sidecars: Sidecars | None = None, exclude: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {"block": block.serialize().hex(), "from": self.self_url}
+        if sidecars and not self.withhold_sidecars:
+            payload["sidecars"] = sidecars_to_json(sidecars)
         for peer in self._usable():
             if peer.url != exclude:
                 self.executor.submit(self._post, peer, "/p2p/block", payload)
 
     def announce_transaction(
-        self, tx: Transaction, blobs: tuple[bytes, ...] = (), exclude: str | None = None
+        self, tx: Transaction, sidecars: tuple[BlobSidecar, ...] = (), exclude: str | None = None
     ) -> None:
         payload = {
             "transaction": transaction_to_json(tx, with_hash=False),
-            "blobs": [b.hex() for b in blobs],
+            "sidecars": [sidecar_to_json(s) for s in sidecars],
             "from": self.self_url,
         }
         for peer in self._usable():
@@ -170,6 +178,7 @@ class Network:
             ).json()
             self._mark_ok(peer)
             peer.tip_number = int(status["tip_number"])
+            self.chain.note_peer_tip(peer.tip_number)
             peer.total_difficulty = int(status["total_difficulty"])
             if status.get("genesis_hash") != self.chain.genesis.hash.hex():
                 peer.last_error = "peer is on another chain (different genesis)"
@@ -183,13 +192,20 @@ class Network:
                     json={"locator": locator, "limit": MAX_BLOCKS_PER_SYNC},
                 )
                 response.raise_for_status()
-                blocks = [Block.deserialize(bytes.fromhex(b)) for b in response.json()["blocks"]]
+                answer = response.json()
+                blocks = [Block.deserialize(bytes.fromhex(b)) for b in answer["blocks"]]
+                all_sidecars = answer.get("sidecars") or [None] * len(blocks)
                 if not blocks:
                     break
                 progressed = False
-                for block in blocks:
+                for block, sidecars_json in zip(blocks, all_sidecars, strict=False):
+                    sidecars = None if sidecars_json is None else sidecars_from_json(sidecars_json)
                     try:
-                        result = self.chain.process_block(block)
+                        result = self.chain.process_block(block, sidecars)
+                    except BlobError as exc:
+                        log.warning("bad blob data from %s: %s", peer.url, exc)
+                        self.note_invalid(peer.url)
+                        return new
                     except L1Error as exc:
                         log.warning(
                             "invalid block %s from %s: %s",
@@ -206,6 +222,26 @@ class Network:
                     break
             return new
 
+    def fetch_sidecars(self, block_hash: bytes) -> bool:
+        """Ask peers for a block's missing blob sidecars; True once one supplied valid data."""
+        for peer in self._usable():
+            try:
+                response = self.client.get(f"{peer.url}/p2p/sidecars/{block_hash.hex()}")
+                if response.status_code != 200:
+                    continue
+                sidecars = sidecars_from_json(response.json()["sidecars"])
+                self.chain.provide_sidecars(block_hash, sidecars)
+                return True
+            except BlobError as exc:
+                log.warning("bad blob data from %s: %s", peer.url, exc)
+                self.note_invalid(peer.url)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                self._mark_failed(peer, exc)
+        return False
+
+    def fetch_sidecars_in_background(self, block_hash: bytes) -> None:
+        self.executor.submit(self.fetch_sidecars, block_hash)
+
     def sync_in_background(self, url: str | None) -> None:
         peer = self.peers.get(url or "")
         if peer is not None:
@@ -218,8 +254,8 @@ class Network:
             self._mark_failed(peer, exc)
 
     # ------------------------------------------------------------------ serving
-    def locate(self, locator: list[bytes], limit: int) -> list[Block]:
-        """Blocks on our main chain after the first locator hash we share."""
+    def locate(self, locator: list[bytes], limit: int) -> list[tuple[Block, Sidecars | None]]:
+        """Blocks (with their retained sidecars) on our main chain after the first shared hash."""
         start = 0
         for block_hash in locator:
             if self.chain.is_main(block_hash):
@@ -230,5 +266,10 @@ class Network:
         for number in range(start, min(len(main), start + max(1, min(limit, MAX_BLOCKS_PER_SYNC)))):
             block = self.chain.get_block(main[number])
             if block is not None:
-                blocks.append(block)
+                sidecars = (
+                    self.chain.get_sidecars(main[number])
+                    if self.chain.block_has_blobs(block)
+                    else None
+                )
+                blocks.append((block, sidecars))
         return blocks

@@ -15,8 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from l1.ckb.hashes import compute_tx_hash
+from l1.ckb.hashes import compute_header_hash, compute_tx_hash
 from l1.ckb.types import OutPoint, Transaction
+from l1.core.blobs import BlobSidecar, validate_blob_sidecars
 from l1.core.block import OverlayCellProvider
 from l1.core.cells import CellMeta
 from l1.core.epoch import compute_block_epoch
@@ -44,7 +45,11 @@ class PoolEntry:
     size: int
     cycles: int
     time_added_ms: int
-    blobs: tuple[bytes, ...] = ()
+    sidecars: tuple[BlobSidecar, ...] = ()
+
+    @property
+    def blobs(self) -> tuple[bytes, ...]:
+        return tuple(sidecar.blob for sidecar in self.sidecars)
 
     @property
     def fee_rate(self) -> int:
@@ -134,9 +139,17 @@ class TxPool:
 
     # ------------------------------------------------------------------ submission
     def submit(
-        self, tx: Transaction, blobs: tuple[bytes, ...] = (), now_ms: int | None = None
+        self, tx: Transaction, sidecars: tuple[BlobSidecar, ...] = (), now_ms: int | None = None
     ) -> PoolEntry:
+        """Verify ``tx`` (and its blob sidecars, with their KZG proofs) and add it to the pool."""
         tx_hash = compute_tx_hash(tx)
+        validate_blob_sidecars(
+            tx.raw.blob_versioned_hashes,
+            sidecars,
+            self.chain.kzg_settings(),
+            self.chain.preset.max_blobs_per_tx,
+        )
+        blobs = tuple(sidecar.blob for sidecar in sidecars)
         with self.chain.lock, self.lock:
             if tx_hash in self.entries:
                 raise PoolDuplicate(f"transaction {tx_hash.hex()} is already in the pool")
@@ -151,7 +164,13 @@ class TxPool:
             replaced = self._with_descendants(conflicts)
             verdict = self._verify(tx, blobs, exclude=replaced)
             entry = PoolEntry(
-                tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, now_ms or _now_ms(), blobs
+                tx,
+                tx_hash,
+                verdict.fee,
+                verdict.size,
+                verdict.cycles,
+                now_ms or _now_ms(),
+                sidecars,
             )
             if entry.fee_rate < self.min_fee_rate:
                 raise PoolFeeRateTooLow(
@@ -248,23 +267,31 @@ class TxPool:
             }
             for tx_hash in committed:
                 self._remove(tx_hash)
-            returning = [
-                tx
-                for block in change.detached
-                for tx in block.transactions[1:]
-                if compute_tx_hash(tx) not in committed
-            ]
+            returning: list[tuple[Transaction, tuple[BlobSidecar, ...]]] = []
+            for block in change.detached:
+                block_sidecars = (
+                    self.chain.get_sidecars(compute_header_hash(block.header))
+                    if self.chain.block_has_blobs(block)
+                    else None
+                ) or {}
+                for tx in block.transactions[1:]:
+                    tx_hash = compute_tx_hash(tx)
+                    if tx_hash not in committed:
+                        returning.append((tx, block_sidecars.get(tx_hash, ())))
             previous = list(self.entries.values())
             self.entries.clear()
             self.spent_by.clear()
             self.total_bytes = 0
             self.version += 1
-            for tx in returning:
-                self._readd(tx, ())
+            for tx, sidecars in returning:
+                self._readd(tx, sidecars)
             for entry in previous:
-                self._readd(entry.tx, entry.blobs, entry.time_added_ms)
+                self._readd(entry.tx, entry.sidecars, entry.time_added_ms)
 
-    def _readd(self, tx: Transaction, blobs: tuple[bytes, ...], added: int | None = None) -> None:
+    def _readd(
+        self, tx: Transaction, sidecars: tuple[BlobSidecar, ...], added: int | None = None
+    ) -> None:
+        blobs = tuple(sidecar.blob for sidecar in sidecars)
         tx_hash = compute_tx_hash(tx)
         if tx_hash in self.entries:
             return
@@ -279,7 +306,7 @@ class TxPool:
             return
         self._add(
             PoolEntry(
-                tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, added or _now_ms(), blobs
+                tx, tx_hash, verdict.fee, verdict.size, verdict.cycles, added or _now_ms(), sidecars
             )
         )
 

@@ -29,6 +29,12 @@ from l1.ckb.json import (
     transaction_to_json,
 )
 from l1.ckb.types import Header
+from l1.core.blobs import (
+    BYTES_PER_CELL,
+    CELLS_PER_EXT_BLOB,
+    BlobSidecar,
+    compute_cells_and_proofs,
+)
 from l1.core.errors import (
     AlreadyCommitted,
     DeadCell,
@@ -44,6 +50,7 @@ from l1.core.errors import (
 )
 from l1.node.chain import StoreCellProvider
 from l1.node.node import Node
+from l1.node.wire import sidecar_list_from_json, sidecar_to_json
 
 __all__ = ["RpcError", "build_methods", "l1_error_to_rpc"]
 
@@ -61,6 +68,8 @@ POOL_REJECTED_DUPLICATED = -1107
 POOL_REJECTED_RBF = -1111
 POOL_REJECTED_COMMITTED = -1108
 BLOCK_REJECTED = -801
+BLOB_NOT_FOUND = -1201
+BLOB_PRUNED = -1202
 
 MAX_PAGE = 1_000
 
@@ -481,13 +490,132 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
 
     methods["compute_script_hash"] = methods.pop("compute_script_hash_rpc")
 
+    @method(["transaction", "sidecars"])
+    def send_blob_transaction(p: Params) -> Any:
+        """rollcourt extension: a transaction with its blob sidecars (EIP-4844 network form)."""
+        tx = _parse(transaction_from_json, p.required("transaction"), "transaction")
+        sidecars = _parse(sidecar_list_from_json, p.required("sidecars"), "sidecars")
+        try:
+            entry = node.submit_transaction(tx, sidecars)
+        except L1Error as exc:
+            raise l1_error_to_rpc(exc) from None
+        return bytes_to_json(entry.tx_hash)
+
+    def _sidecar_row(versioned_hash: bytes) -> Any:
+        with chain.store.read() as conn:
+            row = chain.store.get_sidecar_by_versioned_hash(conn, versioned_hash)
+        if row is None:
+            raise RpcError(
+                BLOB_NOT_FOUND, f"no blob with versioned hash {versioned_hash.hex()} is known"
+            )
+        if row.blob is None:
+            raise RpcError(
+                BLOB_PRUNED,
+                f"blob {versioned_hash.hex()} of block {row.block_number} was pruned: this node keeps "
+                f"blobs for {node.preset.blob_retention_blocks} blocks",
+            )
+        return row
+
+    @method(["versioned_hash"])
+    def get_blob(p: Params) -> Any:
+        versioned_hash = _parse(h256_from_json, p.required("versioned_hash"), "versioned_hash")
+        row = _sidecar_row(versioned_hash)
+        return {
+            "blob": bytes_to_json(bytes(row.blob)),
+            "commitment": bytes_to_json(bytes(row.commitment)),
+            "proof": bytes_to_json(bytes(row.proof)),
+            "versioned_hash": bytes_to_json(versioned_hash),
+            "block_hash": bytes_to_json(bytes(row.block_hash)),
+            "block_number": quantity_to_json(int(row.block_number)),
+            "tx_hash": bytes_to_json(bytes(row.tx_hash)),
+        }
+
+    @method(["block_hash"])
+    def get_blob_sidecars(p: Params) -> Any:
+        block_hash = _parse(h256_from_json, p.required("block_hash"), "block_hash")
+        if block_hash not in chain.records:
+            return None
+        with chain.store.read() as conn:
+            rows = chain.store.get_block_sidecars(conn, block_hash)
+        if any(row.blob is None for row in rows):
+            raise RpcError(BLOB_PRUNED, f"the blobs of block {block_hash.hex()} were pruned")
+        return [
+            {
+                "tx_hash": bytes_to_json(bytes(row.tx_hash)),
+                "index": quantity_to_json(int(row.blob_index)),
+                **sidecar_to_json(
+                    BlobSidecar(bytes(row.blob), bytes(row.commitment), bytes(row.proof))
+                ),
+            }
+            for row in rows
+        ]
+
+    @method(["versioned_hash", "indices"])
+    def get_blob_cells(p: Params) -> Any:
+        """EIP-7594 cells with their cell KZG proofs, computed once per blob and cached."""
+        versioned_hash = _parse(h256_from_json, p.required("versioned_hash"), "versioned_hash")
+        raw_indices = p.required("indices")
+        if (
+            not isinstance(raw_indices, list)
+            or not raw_indices
+            or len(raw_indices) > CELLS_PER_EXT_BLOB
+        ):
+            raise RpcError(
+                INVALID_PARAMS, f"indices must be a list of 1 to {CELLS_PER_EXT_BLOB} cell indices"
+            )
+        indices = [
+            _parse(quantity_from_json, i, f"indices[{n}]", 32) for n, i in enumerate(raw_indices)
+        ]
+        if any(i >= CELLS_PER_EXT_BLOB for i in indices) or len(set(indices)) != len(indices):
+            raise RpcError(
+                INVALID_PARAMS, f"indices must be distinct and below {CELLS_PER_EXT_BLOB}"
+            )
+        row = _sidecar_row(versioned_hash)
+        if node.config.fault == "withhold-cells":
+            raise RpcError(BLOB_NOT_FOUND, "cells are not available")
+        cells, proofs = _cells_for(versioned_hash, bytes(row.blob))
+        result = []
+        for index in indices:
+            cell = cells[index]
+            if node.config.fault == "corrupt-cells":
+                cell = bytes([cell[0], cell[1] ^ 0x01]) + cell[2:]
+            result.append(
+                {
+                    "index": quantity_to_json(index),
+                    "cell": bytes_to_json(cell),
+                    "proof": bytes_to_json(proofs[index]),
+                }
+            )
+        return {
+            "versioned_hash": bytes_to_json(versioned_hash),
+            "commitment": bytes_to_json(bytes(row.commitment)),
+            "cells": result,
+        }
+
+    def _cells_for(versioned_hash: bytes, blob: bytes) -> tuple[list[bytes], list[bytes]]:
+        with chain.store.read() as conn:
+            cached = chain.store.get_cells(conn, versioned_hash)
+        if cached is not None:
+            cells_blob, proofs_blob = cached
+            return (
+                [
+                    cells_blob[i * BYTES_PER_CELL : (i + 1) * BYTES_PER_CELL]
+                    for i in range(CELLS_PER_EXT_BLOB)
+                ],
+                [proofs_blob[i * 48 : (i + 1) * 48] for i in range(CELLS_PER_EXT_BLOB)],
+            )
+        cells, proofs = compute_cells_and_proofs(blob, chain.kzg_settings())
+        with chain.store.begin() as conn:
+            chain.store.put_cells(conn, versioned_hash, b"".join(cells), b"".join(proofs))
+        return cells, proofs
+
     if node.config.dev_rpc:
         from l1.node.miner import build_template, solve
 
-        @method(["count"])
+        @method([])
         def generate_block(p: Params) -> Any:
             """CKB's IntegrationTest ``generate_block``: mine one block now (real PoW)."""
-            template = build_template(
+            template, sidecars = build_template(
                 chain,
                 node.pool,
                 node.miner_lock(),
@@ -499,7 +627,7 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
                 solved = solve(template, 4096, start)
                 start += 4096
             try:
-                node.submit_block(solved)
+                node.submit_block(solved, sidecars)
             except L1Error as exc:
                 raise RpcError(BLOCK_REJECTED, f"{type(exc).__name__}: {exc}") from None
             return bytes_to_json(compute_header_hash(solved.header))

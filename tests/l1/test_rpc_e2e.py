@@ -310,7 +310,7 @@ def test_malformed_requests_get_clear_errors(
 def test_oversized_bodies_are_refused_before_buffering(node: Proc, client: L1Client) -> None:
     big = (
         b'{"jsonrpc": "2.0", "id": 1, "method": "get_tip_header", "params": ["'
-        + b"a" * 5_000_000
+        + b"a" * 9_000_000
         + b'"]}'
     )
     response = raw_post(node, big)
