@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import httpx
 
+from l1.ckb.epoch import EpochNumberWithFraction
 from l1.ckb.json import (
     block_from_json,
     bytes_to_json,
@@ -56,6 +58,12 @@ class LiveCell:
     output: CellOutput
     data: bytes
     block_number: int
+    #: Index of the creating transaction in its block; 0 means a cellbase (mining reward).
+    tx_index: int = -1
+
+    @property
+    def is_cellbase(self) -> bool:
+        return self.tx_index == 0
 
 
 class L1Client:
@@ -81,8 +89,15 @@ class L1Client:
             "params": list(params),
         }
         response = self.http.post(self.url + "/", json=request)
-        payload = response.json()
-        if "error" in payload and payload["error"] is not None:
+        try:
+            payload = response.json()
+        except ValueError:
+            raise L1RpcError(
+                0, f"{self.url} answered HTTP {response.status_code} with a body that is not JSON"
+            ) from None
+        if not isinstance(payload, dict) or ("result" not in payload and "error" not in payload):
+            raise L1RpcError(0, f"{self.url} did not answer as a JSON-RPC server")
+        if payload.get("error") is not None:
             error = payload["error"]
             raise L1RpcError(error.get("code", 0), error.get("message", ""), error.get("data"))
         return payload["result"]
@@ -113,7 +128,12 @@ class L1Client:
     def get_system_script(
         self, name: str = "secp256k1_blake160_sighash_all"
     ) -> tuple[bytes, CellDep]:
-        info = self.call("get_system_scripts")[name]
+        scripts = self.call("get_system_scripts")
+        if name not in scripts:
+            raise L1RpcError(
+                0, f"the node deploys no system script {name!r} (it has {sorted(scripts)})"
+            )
+        info = scripts[name]
         out_point = out_point_from_json(info["cell_dep"]["out_point"])
         return bytes.fromhex(info["code_hash"][2:]), CellDep(out_point)
 
@@ -136,11 +156,40 @@ class L1Client:
                         cell_output_from_json(obj["output"]),
                         bytes.fromhex(obj["output_data"][2:]),
                         quantity_from_json(obj["block_number"], "block_number"),
+                        quantity_from_json(obj["tx_index"], "tx_index", 32),
                     )
                 )
             if len(page["objects"]) < limit:
                 return cells
             cursor = page["last_cursor"]
+
+    def get_spendable_cells(self, lock: Script) -> list[LiveCell]:
+        """Live cells of ``lock`` minus cellbase outputs that have not matured yet (CKB's
+        ``cellbase_maturity``): what a wallet may actually spend now."""
+        cells = self.get_live_cells(lock)
+        if not any(cell.is_cellbase and cell.block_number > 0 for cell in cells):
+            return cells
+        consensus = self.call("get_consensus")
+        maturity = EpochNumberWithFraction.from_full_value(
+            quantity_from_json(consensus["cellbase_maturity"], "cellbase_maturity")
+        ).to_rational()
+        tip_epoch = EpochNumberWithFraction.from_full_value(
+            quantity_from_json(self.call("get_tip_header")["epoch"], "epoch")
+        ).to_rational()
+        epochs: dict[int, Fraction] = {}
+        spendable = []
+        for cell in cells:
+            if cell.is_cellbase and cell.block_number > 0:
+                if cell.block_number not in epochs:
+                    header = self.call("get_header_by_number", quantity_to_json(cell.block_number))
+                    epochs[cell.block_number] = EpochNumberWithFraction.from_full_value(
+                        quantity_from_json(header["epoch"], "epoch")
+                    ).to_rational()
+                # Judged at the tip: the next block's epoch is the same or later, so this is safe.
+                if epochs[cell.block_number] + maturity > tip_epoch:
+                    continue
+            spendable.append(cell)
+        return spendable
 
     def get_balance(self, lock: Script) -> int:
         result = self.call(

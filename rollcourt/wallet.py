@@ -66,7 +66,7 @@ def get_balance(client: L1Client, lock_args: bytes) -> Balance:
 
 def _get_live_cells(client: L1Client, lock: Script) -> list[LiveCell]:
     with reading_answer("cell list"):
-        return client.get_live_cells(lock)
+        return client.get_spendable_cells(lock)
 
 
 def get_pool_spent_out_points(client: L1Client) -> set[OutPoint]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from l1.ckb.compact import compact_to_difficulty
+from l1.ckb.epoch import EpochNumberWithFraction
 from l1.ckb.hashes import compute_header_hash, compute_script_hash
 from l1.ckb.json import (
     JsonFormatError,
@@ -372,6 +373,29 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         }
 
     @method([])
+    def get_consensus(p: Params) -> Any:
+        """A subset of CKB's ``get_consensus``: the parameters wallets and tools need."""
+        preset = node.preset
+        return {
+            "id": node.spec.name,
+            "genesis_hash": bytes_to_json(node.genesis.hash),
+            "cellbase_maturity": quantity_to_json(
+                EpochNumberWithFraction(preset.cellbase_maturity_epochs, 0, 1).full_value()
+            ),
+            "median_time_block_count": quantity_to_json(preset.median_time_block_count),
+            "max_block_cycles": quantity_to_json(preset.max_block_cycles),
+            "max_block_bytes": quantity_to_json(preset.max_block_bytes),
+            "epoch_duration_target": quantity_to_json(preset.epoch_duration_target_ms // 1000),
+            "tx_version": "0x0",
+            "primary_epoch_reward_halving_interval": quantity_to_json(
+                preset.primary_epoch_reward_halving_interval
+            ),
+            "initial_primary_epoch_reward": quantity_to_json(preset.initial_primary_epoch_reward),
+            "max_blobs_per_block": quantity_to_json(preset.max_blobs_per_block),
+            "blob_retention_blocks": quantity_to_json(preset.blob_retention_blocks),
+        }
+
+    @method([])
     def get_current_epoch(p: Params) -> Any:
         epoch = chain.tip.epoch
         return {
@@ -608,6 +632,47 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         with chain.store.begin() as conn:
             chain.store.put_cells(conn, versioned_hash, b"".join(cells), b"".join(proofs))
         return cells, proofs
+
+    @method(["block_hash"])
+    def get_block_blob_transactions(p: Params) -> Any:
+        """rollcourt extension for light clients: the block's blob-carrying transactions, with a
+        CBMT proof of their hashes under the header's ``transactions_root``.
+
+        ``transactions`` are CKB JSON plus ``tx_index``; ``tx_hashes_proof`` proves their hashes
+        (merkle-cbt order: tree indices sorted by leaf value) in the tx-hash CBMT whose root is
+        ``tx_hashes_root``; ``transactions_root == ckbhash(tx_hashes_root || witnesses_root)``.
+        ``null`` for an unknown or invalid block.
+        """
+        from l1.ckb.cbmt import build_cbmt_proof, cbmt_root
+        from l1.ckb.hashes import compute_tx_hash, compute_witness_hash
+
+        block_hash = _parse(h256_from_json, p.required("block_hash"), "block_hash")
+        record = chain.records.get(block_hash)
+        if record is None or record.status == "invalid":
+            return None
+        block = chain.get_block(block_hash)
+        if block is None:
+            return None
+        tx_hashes = [compute_tx_hash(tx) for tx in block.transactions]
+        witness_hashes = [compute_witness_hash(tx) for tx in block.transactions]
+        chosen = [i for i, tx in enumerate(block.transactions) if tx.raw.blob_versioned_hashes]
+        proof = build_cbmt_proof(tx_hashes, chosen) if chosen else None
+        return {
+            "block_hash": bytes_to_json(block_hash),
+            "block_number": quantity_to_json(block.header.raw.number),
+            "transactions": [
+                {**transaction_to_json(block.transactions[i]), "tx_index": quantity_to_json(i)}
+                for i in chosen
+            ],
+            "tx_hashes_root": bytes_to_json(cbmt_root(tx_hashes)),
+            "tx_hashes_proof": None
+            if proof is None
+            else {
+                "indices": [quantity_to_json(i) for i in proof.indices],
+                "lemmas": [bytes_to_json(lemma) for lemma in proof.lemmas],
+            },
+            "witnesses_root": bytes_to_json(cbmt_root(witness_hashes)),
+        }
 
     if node.config.dev_rpc:
         from l1.node.miner import build_template, solve

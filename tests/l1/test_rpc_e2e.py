@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -375,3 +376,30 @@ def test_raw_transaction_json_round_trip(client: L1Client) -> None:
     assert client.call("get_transaction", transaction_to_json(tx)["hash"])[
         "transaction"
     ] == transaction_to_json(tx)
+
+
+def test_wallet_skips_immature_cellbase_outputs(tmp_path: Path) -> None:
+    """Mining rewards are spendable only after cellbase_maturity epochs; a wallet must not pick
+    them earlier (the node would refuse with ImmatureCell)."""
+    proc = l1_node(tmp_path / "maturity").start().wait_healthy()
+    try:
+        with L1Client(proc.url) as c:
+            miner_lock = lock_of(c, 0)
+            maturity = int(c.call("get_consensus")["cellbase_maturity"], 16)
+            assert maturity & 0xFFFFFF == 1  # one epoch on the test preset
+            for _ in range(4):
+                c.generate_block()
+            # Genesis cells have tx_index 0 too but are exempt: rewards are block > 0.
+            rewards = [
+                c_ for c_ in c.get_live_cells(miner_lock) if c_.is_cellbase and c_.block_number
+            ]
+            assert rewards, "the miner has been paid"
+            spendable = c.get_spendable_cells(miner_lock)
+            assert not any(cell.is_cellbase and cell.block_number for cell in spendable)
+            assert len(spendable) == len(c.get_live_cells(miner_lock)) - len(rewards)
+            for _ in range(8):
+                c.generate_block()
+            matured = c.get_spendable_cells(miner_lock)
+            assert any(cell.is_cellbase and cell.block_number for cell in matured)
+    finally:
+        proc.stop()
