@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -241,58 +241,33 @@ class Chain:
 
     # ------------------------------------------------------------------ contexts
     def parent_context(self, parent_hash: bytes, pending: _Pending | None = None) -> ParentContext:
+        """Everything a child of ``parent_hash`` is verified against, reward target included."""
+        header_context = self.header_context(parent_hash)
         parent = self.records[parent_hash]
-        timestamps: list[int] = []
-        cursor: BlockRecord | None = parent
-        while cursor is not None and len(timestamps) < self.preset.median_time_block_count:
-            timestamps.append(cursor.timestamp)
-            cursor = self.records.get(cursor.parent_hash) if cursor.number > 0 else None
-        previous_last = self.records.get(parent.epoch.last_block_hash_in_previous_epoch)
-        previous_last_ts = (
-            previous_last.timestamp
-            if previous_last is not None
-            else self.genesis.block.header.raw.timestamp
-        )
         target_number = parent.number + 1 - self.preset.finalization_delay_length
-        reward_target = None
-        if target_number > 0:
-            target = self.get_ancestor(parent_hash, target_number)
-            if target is None:
-                raise InvalidParent(f"ancestor {target_number} of {parent_hash.hex()} is unknown")
-            verdict = pending.verdicts.get(target.hash) if pending else None
-            if verdict is not None:
-                reward_target = RewardTarget(
-                    target.hash,
-                    target.number,
-                    verdict.cellbase_lock,
-                    verdict.primary_reward,
-                    verdict.fees,
-                )
-            elif (
-                target.cellbase_lock is not None
-                and target.fees is not None
-                and target.primary_reward is not None
-            ):
-                reward_target = RewardTarget(
-                    target.hash,
-                    target.number,
-                    target.cellbase_lock,
-                    target.primary_reward,
-                    target.fees,
-                )
-            else:
-                raise InvalidParent(f"ancestor {target_number} has not been verified")
-        return ParentContext(
-            parent.header,
-            parent.hash,
-            parent.epoch,
-            compute_median_time(timestamps),
-            previous_last_ts,
-            reward_target,
+        if target_number <= 0:
+            return header_context
+        target = self.get_ancestor(parent_hash, target_number)
+        if target is None:
+            raise InvalidParent(f"ancestor {target_number} of {parent_hash.hex()} is unknown")
+        verdict = pending.verdicts.get(target.hash) if pending else None
+        if verdict is not None:
+            lock, reward, fees = verdict.cellbase_lock, verdict.primary_reward, verdict.fees
+        elif (
+            target.cellbase_lock is not None
+            and target.fees is not None
+            and target.primary_reward is not None
+        ):
+            lock, reward, fees = target.cellbase_lock, target.primary_reward, target.fees
+        else:
+            raise InvalidParent(f"ancestor {target_number} has not been verified")
+        return replace(
+            header_context,
+            reward_target=RewardTarget(target.hash, target.number, lock, reward, fees),
         )
 
-    def _header_parent_context(self, parent_hash: bytes) -> ParentContext:
-        """Context for header-only checks: no reward target needed."""
+    def header_context(self, parent_hash: bytes) -> ParentContext:
+        """Context for header rules only (no reward target): median time and epoch clock."""
         parent = self.records[parent_hash]
         timestamps: list[int] = []
         cursor: BlockRecord | None = parent
@@ -408,7 +383,7 @@ class Chain:
         now = self.clock_ms() if self.clock_ms is not None else None
         try:
             epoch = validate_header(
-                self.preset, block.header, self._header_parent_context(parent.hash), now
+                self.preset, block.header, self.header_context(parent.hash), now
             )
         except L1Error as exc:
             self._remember_invalid(block_hash, str(exc))

@@ -36,6 +36,8 @@ __all__ = ["PoolEntry", "TxPool"]
 
 log = logging.getLogger("l1.pool")
 
+MAX_REJECTED_REMEMBERED = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class PoolEntry:
@@ -84,7 +86,7 @@ class TxPool:
     def _env(self) -> TxEnv:
         chain = self.chain
         tip = chain.tip
-        context = chain._header_parent_context(tip.hash)
+        context = chain.header_context(tip.hash)
         epoch = compute_block_epoch(
             chain.preset,
             tip.epoch,
@@ -288,6 +290,12 @@ class TxPool:
             for entry in previous:
                 self._readd(entry.tx, entry.sidecars, entry.time_added_ms)
 
+    def _reject(self, tx_hash: bytes, reason: str) -> None:
+        """Remember why a transaction left the pool (bounded: oldest reasons are forgotten)."""
+        if len(self.rejected) >= MAX_REJECTED_REMEMBERED:
+            self.rejected.pop(next(iter(self.rejected)))
+        self.rejected[tx_hash] = reason
+
     def _readd(
         self, tx: Transaction, sidecars: tuple[BlobSidecar, ...], added: int | None = None
     ) -> None:
@@ -296,12 +304,12 @@ class TxPool:
         if tx_hash in self.entries:
             return
         if any(i.previous_output in self.spent_by for i in tx.raw.inputs):
-            self.rejected[tx_hash] = "conflicts with another transaction"
+            self._reject(tx_hash, "conflicts with another transaction")
             return
         try:
             verdict = self._verify(tx, blobs)
         except L1Error as exc:
-            self.rejected[tx_hash] = f"{type(exc).__name__}: {exc}"
+            self._reject(tx_hash, f"{type(exc).__name__}: {exc}")
             log.info("pool dropped %s: %s", tx_hash.hex(), exc)
             return
         self._add(

@@ -408,7 +408,7 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
     @method([])
     def get_blockchain_info(p: Params) -> Any:
         tip = chain.tip
-        context = chain._header_parent_context(tip.hash)
+        context = chain.header_context(tip.hash)
         return {
             "chain": node.spec.name,
             "median_time": quantity_to_json(context.median_time_ms),
