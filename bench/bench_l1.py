@@ -65,11 +65,19 @@ def _mine(chain: Chain, txs: list[Transaction], lock: object) -> object:
     context = chain.parent_context(chain.tip.hash)
     with chain.store.read() as conn:
         assembled = assemble_block(
-            chain.preset, context, txs, StoreCellProvider(chain.store, conn),
-            MainChainHeaders(chain, chain.main), chain.registry, lock, context.header.raw.timestamp + 1000,  # type: ignore[arg-type]
+            chain.preset,
+            context,
+            txs,
+            StoreCellProvider(chain.store, conn),
+            MainChainHeaders(chain, chain.main),
+            chain.registry,
+            lock,
+            context.header.raw.timestamp + 1000,  # type: ignore[arg-type]
         )
     block = assembled.block
-    nonce = find_nonce(compute_pow_hash(block.header.raw), block.header.raw.compact_target, 0, 1 << 20)
+    nonce = find_nonce(
+        compute_pow_hash(block.header.raw), block.header.raw.compact_target, 0, 1 << 20
+    )
     return replace(block, header=Header(block.header.raw, nonce or 0))
 
 
@@ -85,12 +93,14 @@ def bench_block_validation(sizes: list[int]) -> list[tuple[int, float, float]]:
         cellbase = genesis.block.transactions[0]  # type: ignore[attr-defined]
         source_index = next(i for i, o in enumerate(cellbase.raw.outputs) if o.lock == lock)
         pieces = max(sizes)
-        split = Transaction(RawTransaction(
-            cell_deps=(secp.cell_dep,),
-            inputs=(CellInput(OutPoint(compute_tx_hash(cellbase), source_index)),),
-            outputs=tuple(CellOutput(1000 * CKB, lock) for _ in range(pieces)),
-            outputs_data=tuple(b"" for _ in range(pieces)),
-        ))
+        split = Transaction(
+            RawTransaction(
+                cell_deps=(secp.cell_dep,),
+                inputs=(CellInput(OutPoint(compute_tx_hash(cellbase), source_index)),),
+                outputs=tuple(CellOutput(1000 * CKB, lock) for _ in range(pieces)),
+                outputs_data=tuple(b"" for _ in range(pieces)),
+            )
+        )
         split = sign_sighash_all(split, [0], key.private_key)
         chain.process_block(_mine(chain, [split], lock))  # type: ignore[arg-type]
         split_hash = compute_tx_hash(split)
@@ -98,10 +108,14 @@ def bench_block_validation(sizes: list[int]) -> list[tuple[int, float, float]]:
         for size in sizes:
             txs = []
             for i in range(used, used + size):
-                tx = Transaction(RawTransaction(
-                    cell_deps=(secp.cell_dep,), inputs=(CellInput(OutPoint(split_hash, i)),),
-                    outputs=(CellOutput(999 * CKB, lock),), outputs_data=(b"",),
-                ))
+                tx = Transaction(
+                    RawTransaction(
+                        cell_deps=(secp.cell_dep,),
+                        inputs=(CellInput(OutPoint(split_hash, i)),),
+                        outputs=(CellOutput(999 * CKB, lock),),
+                        outputs_data=(b"",),
+                    )
+                )
                 txs.append(sign_sighash_all(tx, [0], key.private_key))
             used += size
             block = _mine(chain, txs, lock)
@@ -110,8 +124,15 @@ def bench_block_validation(sizes: list[int]) -> list[tuple[int, float, float]]:
             for _ in range(3):
                 with chain.store.read() as conn:
                     start = time.perf_counter()
-                    verify_block(chain.preset, block, context, StoreCellProvider(chain.store, conn),  # type: ignore[arg-type]
-                                 MainChainHeaders(chain, chain.main), chain.registry, None)
+                    verify_block(
+                        chain.preset,
+                        block,
+                        context,
+                        StoreCellProvider(chain.store, conn),  # type: ignore[arg-type]
+                        MainChainHeaders(chain, chain.main),
+                        chain.registry,
+                        None,
+                    )
                     timings.append(time.perf_counter() - start)
             chain.process_block(block)  # type: ignore[arg-type]
             ms = statistics.median(timings) * 1000
@@ -135,7 +156,9 @@ def bench_sync(blocks: int) -> float:
             target.start()
             try:
                 target_client = L1Client(target.url)
-                wait_until(lambda: target_client.get_tip_block_number() >= blocks, 600, 0.05, "sync")
+                wait_until(
+                    lambda: target_client.get_tip_block_number() >= blocks, 600, 0.05, "sync"
+                )
                 elapsed = time.perf_counter() - start
             finally:
                 target.stop()
@@ -157,8 +180,10 @@ def main() -> None:
     for size, ms, per_tx in bench_block_validation([1, 10, 50] if args.quick else [1, 10, 50, 200]):
         print(f"{size:>10} {ms:>10.1f} {per_tx:>8.2f}")
     blocks = 100 if args.quick else 300
-    print(f"\nsync: fresh node from a peer over HTTP, {blocks} blocks: {bench_sync(blocks):,.1f} blocks/s "
-          "(includes process start-up)")
+    print(
+        f"\nsync: fresh node from a peer over HTTP, {blocks} blocks: {bench_sync(blocks):,.1f} blocks/s "
+        "(includes process start-up)"
+    )
 
 
 if __name__ == "__main__":
