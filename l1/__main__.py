@@ -1,4 +1,4 @@
-"""``python -m l1 node ...``: run an L1 full node (``light`` arrives with data availability)."""
+"""``python -m l1 node ...``: run an L1 full node; ``python -m l1 light ...``: a light client."""
 
 from __future__ import annotations
 
@@ -107,6 +107,64 @@ def node(
         create_app(instance),
         host=config.host,
         port=config.rpc_port,
+        log_level=log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def light(
+    peer: Annotated[
+        list[str] | None, typer.Option(help="URL of a full node to follow (repeatable)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="port of the light client's HTTP API")] = 8124,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    samples: Annotated[int, typer.Option(help="random cells sampled per blob (1-128)")] = 8,
+    spec: Annotated[Path | None, typer.Option(help="chain spec JSON (default: devnet)")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="where to write availability.json on shutdown (state is in memory)"),
+    ] = None,
+    interval: Annotated[float, typer.Option(help="seconds between sync rounds")] = 1.0,
+    max_attempts: Annotated[
+        int, typer.Option(help="sampling attempts before a block stays unavailable")
+    ] = 3,
+    all_peers: Annotated[
+        bool, typer.Option(help="ask every peer for every blob's cells (audit mode)")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="logging level")] = "info",
+) -> None:
+    """Run a light client: follow headers (PoW, difficulty, heaviest chain) and sample blob
+    cells of every recent block to decide whether its data is available."""
+    from l1.light.app import create_app as create_light_app
+    from l1.light.service import LightClient, LightConfig
+
+    try:
+        if not 1 <= samples <= 128:
+            raise ValueError(f"--samples must be 1 to 128, got {samples}")
+        if max_attempts < 1:
+            raise ValueError("--max-attempts must be at least 1")
+        client = LightClient(
+            LightConfig(
+                peers=list(peer or []),
+                spec=spec,
+                samples=samples,
+                interval=interval,
+                max_attempts=max_attempts,
+                query_all_peers=all_peers,
+                data_dir=data_dir,
+            )
+        )
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_light_app(client),
+        host=host,
+        port=port,
         log_level=log_level.lower(),
         access_log=False,
     )

@@ -140,7 +140,9 @@ class HeaderChain:
         if block_hash in self.records:
             return TipUpdate("duplicate", block_hash)
         if block_hash in self.invalid:
-            raise InvalidParent(f"header {block_hash.hex()} was refused: {self.invalid[block_hash]}")
+            raise InvalidParent(
+                f"header {block_hash.hex()} was refused: {self.invalid[block_hash]}"
+            )
         parent_hash = header.raw.parent_hash
         if parent_hash in self.invalid:
             self._remember_invalid(block_hash, "its parent was refused")
