@@ -308,10 +308,13 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
             raise RpcError(INVALID_PARAMS, f"search_key: unknown field {sorted(unknown)[0]!r}")
         if key.get("filter"):
             raise RpcError(INVALID_PARAMS, "search_key.filter is not supported by this node")
-        mode = key.get("script_search_mode", "prefix")
-        if mode not in ("prefix", "exact"):
+        # Cells are indexed by full script hash, so searches match the script exactly (CKB's
+        # indexer defaults to args-prefix matching; asking for it explicitly is refused).
+        mode = key.get("script_search_mode", "exact")
+        if mode != "exact":
             raise RpcError(
-                INVALID_PARAMS, "search_key.script_search_mode must be 'prefix' or 'exact'"
+                INVALID_PARAMS,
+                "search_key.script_search_mode: only 'exact' is supported by this node",
             )
         script = _parse(script_from_json, key.get("script"), "search_key.script")
         script_hash = compute_script_hash(script)
