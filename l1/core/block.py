@@ -48,6 +48,7 @@ from l1.core.dao import DaoData, compute_block_dao
 from l1.core.epoch import EpochExt, compute_block_epoch
 from l1.core.errors import (
     BlockCyclesExceeded,
+    BlockTimeTooNew,
     BlockTooLarge,
     CellbaseError,
     DaoMismatch,
@@ -197,7 +198,7 @@ def validate_header(
             f"timestamp {raw.timestamp} is not after the median time {parent.median_time_ms}"
         )
     if now_ms is not None and raw.timestamp > now_ms + preset.allowed_future_blocktime_ms:
-        raise InvalidTimestamp(f"timestamp {raw.timestamp} is too far in the future")
+        raise BlockTimeTooNew(f"timestamp {raw.timestamp} is too far in the future")
     if not verify_pow(header):
         raise InvalidPow("nonce does not solve Eaglesong for the compact target")
     return epoch

@@ -15,6 +15,7 @@ __all__ = [
     "BlobVersionedHashMismatch",
     "BlockCyclesExceeded",
     "BlockError",
+    "BlockTimeTooNew",
     "BlockTooLarge",
     "CapacityOverflow",
     "CellbaseError",
@@ -197,6 +198,11 @@ class InvalidCompactTarget(HeaderError):
 
 class InvalidTimestamp(HeaderError):
     pass
+
+
+class BlockTimeTooNew(InvalidTimestamp):
+    """Timestamp beyond now + the allowed drift: not a consensus rule (RFC 0027), so the block
+    is refused for now but not remembered as invalid; it may be fine once the clock catches up."""
 
 
 class InvalidBlockVersion(HeaderError):

@@ -19,7 +19,7 @@ from l1.ckb.hashes import compute_header_hash
 from l1.ckb.types import Header
 from l1.core.block import ParentContext, compute_median_time, validate_header
 from l1.core.epoch import EpochExt, compute_genesis_epoch_ext
-from l1.core.errors import InvalidParent, L1Error
+from l1.core.errors import BlockTimeTooNew, InvalidParent, L1Error
 from l1.core.genesis import ChainSpec, Genesis, build_genesis
 from l1.core.preset import Preset
 
@@ -135,7 +135,8 @@ class HeaderChain:
     ) -> TipUpdate:
         """Check ``header`` against its parent and store it; raises an ``L1Error`` (a
         ``HeaderError``: ``InvalidPow``, ``OrphanHeader``, ``InvalidEpoch``...) if it is refused.
-        A refused header is remembered so descendants are refused too."""
+        A refused header is remembered so descendants are refused too — except an orphan and a
+        header from too far in the future, which may be acceptable later."""
         block_hash = compute_header_hash(header)
         if block_hash in self.records:
             return TipUpdate("duplicate", block_hash)
@@ -147,8 +148,14 @@ class HeaderChain:
         if parent_hash in self.invalid:
             self._remember_invalid(block_hash, "its parent was refused")
             raise InvalidParent(f"parent {parent_hash.hex()} was refused")
+        if (
+            now_ms is not None
+            and header.raw.timestamp > now_ms + self.preset.allowed_future_blocktime_ms
+        ):
+            # Too new is not invalid (CKB's ``BlockTimeTooNew``): the header may be fine later.
+            raise BlockTimeTooNew(f"timestamp {header.raw.timestamp} is too far in the future")
         try:
-            epoch = validate_header(self.preset, header, self.parent_context(parent_hash), now_ms)
+            epoch = validate_header(self.preset, header, self.parent_context(parent_hash), None)
         except OrphanHeader:
             raise  # may become checkable once its parent arrives: not remembered as invalid
         except L1Error as exc:

@@ -31,10 +31,8 @@ from l1.ckb.json import (
 )
 from l1.ckb.types import Header
 from l1.core.blobs import (
-    BYTES_PER_CELL,
     CELLS_PER_EXT_BLOB,
     BlobSidecar,
-    compute_cells_and_proofs,
 )
 from l1.core.errors import (
     AlreadyCommitted,
@@ -600,7 +598,7 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
         row = _sidecar_row(versioned_hash)
         if node.config.fault == "withhold-cells":
             raise RpcError(BLOB_NOT_FOUND, "cells are not available")
-        cells, proofs = _cells_for(versioned_hash, bytes(row.blob))
+        cells, proofs = node.get_blob_cells(versioned_hash, bytes(row.blob))
         result = []
         for index in indices:
             cell = cells[index]
@@ -618,23 +616,6 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
             "commitment": bytes_to_json(bytes(row.commitment)),
             "cells": result,
         }
-
-    def _cells_for(versioned_hash: bytes, blob: bytes) -> tuple[list[bytes], list[bytes]]:
-        with chain.store.read() as conn:
-            cached = chain.store.get_cells(conn, versioned_hash)
-        if cached is not None:
-            cells_blob, proofs_blob = cached
-            return (
-                [
-                    cells_blob[i * BYTES_PER_CELL : (i + 1) * BYTES_PER_CELL]
-                    for i in range(CELLS_PER_EXT_BLOB)
-                ],
-                [proofs_blob[i * 48 : (i + 1) * 48] for i in range(CELLS_PER_EXT_BLOB)],
-            )
-        cells, proofs = compute_cells_and_proofs(blob, chain.kzg_settings())
-        with chain.store.begin() as conn:
-            chain.store.put_cells(conn, versioned_hash, b"".join(cells), b"".join(proofs))
-        return cells, proofs
 
     @method(["block_hash"])
     def get_block_blob_transactions(p: Params) -> Any:
