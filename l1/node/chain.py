@@ -151,7 +151,8 @@ class Chain:
         self.invalid: dict[bytes, str] = {}
         #: Stored blocks off the main chain: the fork-choice candidates.
         self.side: set[bytes] = set()
-        self.best_known_number = 0
+        #: Highest block number whose header (proof of work included) this node has checked.
+        self.best_header_number = 0
         self.kzg_settings = kzg_settings or get_kzg_settings
         self.listeners: list[Callable[[TipChange], None]] = []
         self._open()
@@ -174,6 +175,7 @@ class Chain:
                 if record.status == "invalid":
                     self.invalid[record.hash] = record.error or "invalid"
             self.main = self.store.load_main_chain(conn)
+        self.best_header_number = max((r.number for r in self.records.values()), default=0)
         main_set = set(self.main)
         self.side = {h for h in self.records if h not in main_set and h not in self.invalid}
         # A crash between storing a block and choosing the chain is harmless: choose again.
@@ -311,6 +313,7 @@ class Chain:
                     return self.provide_sidecars(block_hash, sidecars)
                 return ProcessResult("duplicate", block_hash)
             _validate_body_commitments(block)
+            self._validate_blob_counts(block)
             if sidecars is not None:
                 self._validate_sidecars(block, sidecars)
             parent_hash = block.header.raw.parent_hash
@@ -344,6 +347,21 @@ class Chain:
             status = "tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side"
             return ProcessResult(status, block_hash)
 
+    def _validate_blob_counts(self, block: Block) -> None:
+        """Blob limits are part of the block itself: checked whether or not the data came."""
+        total = 0
+        for tx in block.transactions:
+            count = len(tx.raw.blob_versioned_hashes)
+            if count > self.preset.max_blobs_per_tx:
+                raise BlobLimitExceeded(
+                    f"a transaction carries {count} blobs, over the limit of {self.preset.max_blobs_per_tx}"
+                )
+            total += count
+        if total > self.preset.max_blobs_per_block:
+            raise BlobLimitExceeded(
+                f"block carries {total} blobs, over the limit of {self.preset.max_blobs_per_block}"
+            )
+
     def _validate_sidecars(self, block: Block, sidecars: Sidecars) -> None:
         committed = {
             compute_tx_hash(tx): tx.raw.blob_versioned_hashes
@@ -370,12 +388,17 @@ class Chain:
         return any(tx.raw.blob_versioned_hashes for tx in block.transactions)
 
     def is_within_da_window(self, number: int) -> bool:
-        """Blocks this recent must come with their data; older ones may sync without it."""
-        horizon = max(self.best_known_number, (self.main and len(self.main) - 1) or 0)
+        """Blocks this recent must come with their data; older ones may sync without it.
+
+        "Recent" is measured against the highest header whose proof of work we checked
+        ourselves — never against a tip a peer merely claims — so a block waiting for data
+        becomes acceptable without it once enough valid work has been built on top.
+        """
+        horizon = max(self.best_header_number, len(self.main) - 1)
         return number + self.preset.blob_retention_blocks > horizon
 
-    def note_peer_tip(self, number: int) -> None:
-        self.best_known_number = max(self.best_known_number, number)
+    def _is_data_satisfied(self, record: BlockRecord) -> bool:
+        return record.available or not self.is_within_da_window(record.number)
 
     def _accept(
         self, block: Block, block_hash: bytes, sidecars: Sidecars | None = None
@@ -407,6 +430,7 @@ class Chain:
             if has_blobs and sidecars is not None:
                 self.store.insert_sidecars(conn, block_hash, record.number, sidecars)
         self.records[block_hash] = record
+        self.best_header_number = max(self.best_header_number, record.number)
         self.side.add(block_hash)
         self.children.setdefault(record.parent_hash, set()).add(block_hash)
         if not record.available:
@@ -460,7 +484,7 @@ class Chain:
     def _is_eligible(self, record: BlockRecord) -> bool:
         cursor: BlockRecord | None = record
         while cursor is not None and not self.is_main(cursor.hash):
-            if not cursor.available or cursor.hash in self.invalid:
+            if not self._is_data_satisfied(cursor) or cursor.hash in self.invalid:
                 return False
             cursor = self.records.get(cursor.parent_hash)
         return cursor is not None
@@ -591,7 +615,7 @@ class Chain:
         """The block's sidecars, or None if it has blobs whose data is pruned or missing."""
         with self.store.read() as conn:
             rows = self.store.get_block_sidecars(conn, block_hash)
-        if any(row.blob is None for row in rows):
+        if not rows or any(row.blob is None for row in rows):
             return None
         result: dict[bytes, list[BlobSidecar]] = {}
         for row in rows:

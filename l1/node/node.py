@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from l1.ckb.hashes import compute_tx_hash
 from l1.ckb.types import Block, Script, Transaction
 from l1.core.blobs import BYTES_PER_CELL, CELLS_PER_EXT_BLOB, BlobSidecar, compute_cells_and_proofs
+from l1.core.errors import L1Error
 from l1.core.genesis import Genesis, build_genesis, chain_spec_from_json
 from l1.core.preset import Preset
 from l1.core.scripts import ScriptRegistry, build_default_registry
@@ -127,7 +129,8 @@ class Node:
         if result.status == "orphan":
             self.network.sync_in_background(relay_from)
         elif result.status == "unavailable":
-            self.network.fetch_sidecars_in_background(result.block_hash)
+            if not self._sidecars_from_pool(block, result.block_hash):
+                self.network.fetch_sidecars_in_background(result.block_hash)
         elif result.status in ("tip", "side"):
             self.network.announce_block(block, sidecars, exclude=relay_from)
             self.precompute_cells(block, sidecars)
@@ -167,6 +170,23 @@ class Node:
                         log.exception("precomputing cells failed")
 
         self.background.submit(work)
+
+    def _sidecars_from_pool(self, block: Block, block_hash: bytes) -> bool:
+        """A block's missing data may already be here: its blob transactions came through the
+        pool with their sidecars. Use them if every blob is covered."""
+        sidecars: Sidecars = {}
+        for tx in block.transactions[1:]:
+            if tx.raw.blob_versioned_hashes:
+                entry = self.pool.entries.get(compute_tx_hash(tx))
+                if entry is None or not entry.sidecars:
+                    return False
+                sidecars[entry.tx_hash] = entry.sidecars
+        try:
+            self.chain.provide_sidecars(block_hash, sidecars)
+        except L1Error as exc:
+            log.info("pool sidecars did not fit block %s: %s", block_hash.hex(), exc)
+            return False
+        return True
 
     def check_retention(self) -> None:
         """Refuse to serve challenge windows the node would not keep the data for."""

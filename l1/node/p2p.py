@@ -127,6 +127,8 @@ class Network:
     def announce_transaction(
         self, tx: Transaction, sidecars: tuple[BlobSidecar, ...] = (), exclude: str | None = None
     ) -> None:
+        if sidecars and self.withhold_sidecars:
+            return  # the withholding fault keeps every copy of blob data to itself
         payload = {
             "transaction": transaction_to_json(tx, with_hash=False),
             "sidecars": [sidecar_to_json(s) for s in sidecars],
@@ -178,15 +180,17 @@ class Network:
             ).json()
             self._mark_ok(peer)
             peer.tip_number = int(status["tip_number"])
-            self.chain.note_peer_tip(peer.tip_number)
             peer.total_difficulty = int(status["total_difficulty"])
             if status.get("genesis_hash") != self.chain.genesis.hash.hex():
                 peer.last_error = "peer is on another chain (different genesis)"
                 peer.banned_until = time.monotonic() + 300
                 return 0
             new = 0
+            # Resume after the last block received, even if it could not join our chain yet
+            # (for example a block waiting for its blob data), so sync moves past it.
+            resume_from: list[str] = []
             while peer.total_difficulty > self.chain.tip.total_difficulty:
-                locator = [h.hex() for h in self.chain.locator()]
+                locator = resume_from + [h.hex() for h in self.chain.locator()]
                 response = self.client.post(
                     peer.url + "/p2p/locate",
                     json={"locator": locator, "limit": MAX_BLOCKS_PER_SYNC},
@@ -220,6 +224,7 @@ class Network:
                         progressed = True
                 if not progressed:
                     break
+                resume_from = [compute_header_hash(blocks[-1].header).hex()]
             return new
 
     def fetch_sidecars(self, block_hash: bytes) -> bool:
