@@ -172,7 +172,7 @@ class UnknownDeposit(InvalidTransaction):
 
 
 class DepositMismatch(InvalidTransaction):
-    """The record's amount, key or account differs from the L1 deposit it claims to consume."""
+    """The record's amount or key differs from the L1 deposit it claims to consume."""
 
 
 # ----------------------------------------------------------------------------- caller errors

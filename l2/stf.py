@@ -1,12 +1,13 @@
-"""The state transition function (DESIGN.md §3 "STF"; docs/protocol.md "Rules").
+"""The state transition function (DESIGN.md §3 "STF"; docs/protocol.md §5).
 
 ``apply_transaction`` validates completely -- computing every new account value on the side --
 and only then writes.  An invalid transaction raises a specific ``InvalidTransaction`` leaf and
 leaves the state byte-identical (``L2State.encode``).  One STF serves every profile: hashing and
 signatures come from ``config.profile``.
 
-Check order, the same for the sequencer, derivation and the one-step verifier (so they agree on
-*which* error an invalid transaction has, not just that it is invalid):
+Check order -- after the canonical-size check of keys and signatures -- is the same for the
+sequencer, derivation and the one-step verifier, so they agree on *which* error an invalid
+transaction has, not just that it is invalid:
 
 - transfer: sender exists, recipient exists, signature, nonce, ``amount + fee`` fits u64,
   balance covers it, fee account exists (if ``fee > 0``), credits fit u64.
