@@ -43,6 +43,7 @@ from l1.core.capacity import compute_occupied_capacity
 from l1.core.dao import DaoData
 from l1.core.errors import (
     BlockCyclesExceeded,
+    BlockTimeTooNew,
     BlockTooLarge,
     CellbaseError,
     DaoMismatch,
@@ -217,7 +218,7 @@ def test_timestamp_must_not_be_too_far_in_the_future(chain):
     timestamp = block.header.raw.timestamp
     allowed = chain.preset.allowed_future_blocktime_ms
     chain.verify(block, now_ms=timestamp - allowed)  # exactly at the bound
-    with chain.rejects(InvalidTimestamp, f"timestamp {timestamp} is too far in the future"):
+    with chain.rejects(BlockTimeTooNew, f"timestamp {timestamp} is too far in the future"):
         chain.verify(block, now_ms=timestamp - allowed - 1)
     chain.verify(block, now_ms=None)  # without a clock the rule is not applied
 
