@@ -15,8 +15,9 @@ miner. Both are room in the format, not changes to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from l1.ckb.hashes import (
     compute_extra_hash,
@@ -80,6 +81,7 @@ __all__ = [
     "RewardTarget",
     "assemble_block",
     "build_cellbase",
+    "compute_header_context",
     "compute_median_time",
     "validate_header",
     "verify_block",
@@ -135,6 +137,45 @@ class BlockVerdict:
     cycles: int
     primary_reward: int
     cellbase_lock: Script
+
+
+class IndexedHeader(Protocol):
+    """What a block index keeps per header: enough to build a parent context."""
+
+    @property
+    def header(self) -> Header: ...
+    @property
+    def hash(self) -> bytes: ...
+    @property
+    def epoch(self) -> EpochExt: ...
+
+
+def compute_header_context(
+    parent: IndexedHeader,
+    get_indexed: Callable[[bytes], IndexedHeader | None],
+    genesis_timestamp_ms: int,
+    median_time_block_count: int,
+) -> ParentContext:
+    """The parent context header rules need (median time, epoch clock), from an index of
+    headers alone; ``reward_target`` is left empty (full nodes add it for body checks)."""
+    timestamps: list[int] = []
+    cursor: IndexedHeader | None = parent
+    while cursor is not None and len(timestamps) < median_time_block_count:
+        raw = cursor.header.raw
+        timestamps.append(raw.timestamp)
+        cursor = get_indexed(raw.parent_hash) if raw.number > 0 else None
+    previous_last = get_indexed(parent.epoch.last_block_hash_in_previous_epoch)
+    previous_last_ts = (
+        previous_last.header.raw.timestamp if previous_last is not None else genesis_timestamp_ms
+    )
+    return ParentContext(
+        parent.header,
+        parent.hash,
+        parent.epoch,
+        compute_median_time(timestamps),
+        previous_last_ts,
+        None,
+    )
 
 
 def compute_median_time(timestamps: Sequence[int]) -> int:

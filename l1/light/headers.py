@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from l1.ckb.compact import compact_to_difficulty
 from l1.ckb.hashes import compute_header_hash
 from l1.ckb.types import Header
-from l1.core.block import ParentContext, compute_median_time, validate_header
+from l1.core.block import ParentContext, compute_header_context, validate_header
 from l1.core.epoch import EpochExt, compute_genesis_epoch_ext
 from l1.core.errors import BlockTimeTooNew, InvalidParent, L1Error
 from l1.core.genesis import ChainSpec, Genesis, build_genesis
@@ -109,24 +109,11 @@ class HeaderChain:
         parent = self.records.get(parent_hash)
         if parent is None:
             raise OrphanHeader(f"parent {parent_hash.hex()} is not a known header")
-        timestamps: list[int] = []
-        cursor: HeaderRecord | None = parent
-        while cursor is not None and len(timestamps) < self.preset.median_time_block_count:
-            timestamps.append(cursor.timestamp)
-            cursor = self.records.get(cursor.parent_hash) if cursor.number > 0 else None
-        previous_last = self.records.get(parent.epoch.last_block_hash_in_previous_epoch)
-        previous_last_ts = (
-            previous_last.timestamp
-            if previous_last is not None
-            else self.genesis.block.header.raw.timestamp
-        )
-        return ParentContext(
-            parent.header,
-            parent.hash,
-            parent.epoch,
-            compute_median_time(timestamps),
-            previous_last_ts,
-            None,
+        return compute_header_context(
+            parent,
+            self.records.get,
+            self.genesis.block.header.raw.timestamp,
+            self.preset.median_time_block_count,
         )
 
     # ------------------------------------------------------------------ growth

@@ -33,7 +33,7 @@ from l1.core.block import (
     BlockVerdict,
     ParentContext,
     RewardTarget,
-    compute_median_time,
+    compute_header_context,
     validate_header,
     verify_block,
 )
@@ -271,25 +271,11 @@ class Chain:
 
     def header_context(self, parent_hash: bytes) -> ParentContext:
         """Context for header rules only (no reward target): median time and epoch clock."""
-        parent = self.records[parent_hash]
-        timestamps: list[int] = []
-        cursor: BlockRecord | None = parent
-        while cursor is not None and len(timestamps) < self.preset.median_time_block_count:
-            timestamps.append(cursor.timestamp)
-            cursor = self.records.get(cursor.parent_hash) if cursor.number > 0 else None
-        previous_last = self.records.get(parent.epoch.last_block_hash_in_previous_epoch)
-        previous_last_ts = (
-            previous_last.timestamp
-            if previous_last is not None
-            else self.genesis.block.header.raw.timestamp
-        )
-        return ParentContext(
-            parent.header,
-            parent.hash,
-            parent.epoch,
-            compute_median_time(timestamps),
-            previous_last_ts,
-            None,
+        return compute_header_context(
+            self.records[parent_hash],
+            self.records.get,
+            self.genesis.block.header.raw.timestamp,
+            self.preset.median_time_block_count,
         )
 
     # ------------------------------------------------------------------ processing
