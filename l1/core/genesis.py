@@ -3,7 +3,8 @@
 The genesis cellbase deploys the system scripts as code cells, each with a Type ID type script
 whose args derive from the cellbase input and the output index exactly as CKB's genesis does, so
 ``secp256k1_blake160_sighash_all`` at output 1 has CKB mainnet's very type hash
-(0x9bd7e06f…cce8) and wallets built for CKB's default lock work unchanged. Issued cells follow.
+(0x9bd7e06f…cce8) and wallets built for CKB's default lock work unchanged. Issued cells follow,
+then the optimistic rollup bridge's code cells (``l1.core.scripts.rollup``; docs/rollup-on-l1.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from l1.core.dao import AR_BASE, DaoData
 from l1.core.epoch import compute_genesis_epoch_ext
 from l1.core.preset import Preset, get_preset
 from l1.core.scripts.always_success import ALWAYS_SUCCESS_CODE
+from l1.core.scripts.rollup import ROLLUP_SCRIPT_CODES
 from l1.core.scripts.secp256k1 import SECP256K1_CODE
 from l1.core.scripts.type_id import compute_type_id_args, type_id_script
 
@@ -161,6 +163,16 @@ def build_genesis(spec: ChainSpec) -> Genesis:
         code_indices[name] = index
     for cell in spec.issued_cells:
         add(cell.lock, None, b"", cell.capacity)
+    # The rollup bridge's code cells come after every earlier output, so the indices (and Type
+    # ID hashes) of the system scripts and issued cells above never moved when they were added.
+    for name, code in ROLLUP_SCRIPT_CODES:
+        index = len(outputs)
+        add(
+            UNSPENDABLE_LOCK,
+            type_id_script(compute_type_id_args(cellbase_input.serialize(), index)),
+            code,
+        )
+        code_indices[name] = index
 
     cellbase = Transaction(
         RawTransaction(inputs=(cellbase_input,), outputs=tuple(outputs), outputs_data=tuple(data)),

@@ -14,6 +14,7 @@ from l1.core.scripts.base import (
     ScriptVerifier,
     VerifierFailure,
 )
+from l1.core.scripts.rollup import ROLLUP_VERIFIERS
 from l1.core.scripts.secp256k1 import SECP256K1_BLAKE160_SIGHASH_ALL, SECP256K1_CODE
 from l1.core.scripts.type_id import TYPE_ID, TYPE_ID_CODE_HASH
 
@@ -60,6 +61,8 @@ def build_default_registry(*, allow_always_success: bool) -> ScriptRegistry:
     registry = ScriptRegistry()
     registry.builtins[TYPE_ID_CODE_HASH] = TYPE_ID
     registry.register_code(SECP256K1_CODE, SECP256K1_BLAKE160_SIGHASH_ALL)
+    for code, verifier in ROLLUP_VERIFIERS:  # the optimistic rollup bridge (§4)
+        registry.register_code(code, verifier)
     if allow_always_success:
         registry.register_code(ALWAYS_SUCCESS_CODE, ALWAYS_SUCCESS)
     return registry
