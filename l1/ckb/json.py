@@ -135,7 +135,7 @@ def script_to_json(script: Script) -> dict[str, str]:
 def script_from_json(value: object, path: str = "script") -> Script:
     obj = _object(value, path, {"code_hash", "hash_type", "args"})
     hash_type = obj["hash_type"]
-    if hash_type not in _HASH_TYPE_VALUES:
+    if not isinstance(hash_type, str) or hash_type not in _HASH_TYPE_VALUES:
         raise JsonFormatError(
             f"{path}.hash_type: expected one of {sorted(_HASH_TYPE_VALUES)}, got {hash_type!r}"
         )

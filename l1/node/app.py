@@ -17,13 +17,16 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from l1.ckb.json import JsonFormatError, transaction_from_json
 from l1.ckb.molecule import MoleculeError
 from l1.ckb.types import Block
 from l1.core.errors import L1Error
+from l1.httputil import BodyLimitMiddleware
 from l1.node.node import Node
+from l1.node.p2p import MAX_LOCATOR_HASHES, is_peer_url
 from l1.node.rpc import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -42,82 +45,16 @@ log = logging.getLogger("l1.app")
 MAX_BATCH = 100
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over ``limit`` bytes with 413, counting streamed bytes as they arrive, so a
-    lying or missing Content-Length cannot make the server buffer more than the limit."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.limit or declared < 0:
-                    await _too_large(send, self.limit)
-                    return
-        received = 0
-        response_started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await _too_large(send, self.limit)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
 class _BadRequest(Exception):
     """A malformed peer-to-peer request: answered 400 with the reason."""
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {
-                "code": INVALID_REQUEST,
-                "message": f"request body is larger than {limit} bytes",
-            },
-        }
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _too_large_payload(limit: int) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": INVALID_REQUEST, "message": f"request body is larger than {limit} bytes"},
+    }
 
 
 def _error(id_: Any, error: RpcError) -> dict[str, Any]:
@@ -163,7 +100,21 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 node.stop()
 
-    app = FastAPI(title="rollcourt L1 node", version="0.1.0", lifespan=lifespan, docs_url="/docs")
+    app = FastAPI(
+        title="rollcourt L1 node",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redirect_slashes=False,
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Unknown routes and methods answer in the same error shape as everything else."""
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
 
     def rpc_response(payload: Any, status: int = 200) -> Response:
         return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
@@ -217,6 +168,10 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             raise _BadRequest("body must be a JSON object")
         return payload
 
+    @app.exception_handler(ClientDisconnect)  # body cut short by a client that left: no 500
+    async def _client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        return Response(status_code=400)
+
     @app.exception_handler(_BadRequest)
     async def _bad_request(_request: Request, exc: _BadRequest) -> JSONResponse:
         return JSONResponse(
@@ -225,11 +180,7 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
 
     def _remember_sender(payload: dict[str, Any]) -> str | None:
         sender = payload.get("from")
-        if (
-            isinstance(sender, str)
-            and sender.startswith(("http://", "https://"))
-            and node.network.active
-        ):
+        if isinstance(sender, str) and is_peer_url(sender) and node.network.active:
             node.network.add_peer(sender, inbound=True)
             return sender.rstrip("/")
         return None
@@ -237,7 +188,7 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
     @app.get("/p2p/status")
     def p2p_status(request: Request) -> dict[str, Any]:
         sender = request.query_params.get("from")
-        if sender and sender.startswith(("http://", "https://")) and node.network.active:
+        if sender and is_peer_url(sender) and node.network.active:
             node.network.add_peer(sender, inbound=True)
         tip = node.chain.tip
         return {
@@ -301,7 +252,10 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
     async def p2p_locate(request: Request) -> dict[str, Any]:
         payload = await _json_body(request)
         try:
-            locator = [bytes.fromhex(h) for h in payload.get("locator", [])][:64]
+            raw_locator = payload.get("locator", [])
+            if not isinstance(raw_locator, list) or len(raw_locator) > MAX_LOCATOR_HASHES:
+                raise _BadRequest(f"locator must be a list of at most {MAX_LOCATOR_HASHES} hashes")
+            locator = [bytes.fromhex(h) for h in raw_locator]
             limit = int(payload.get("limit", 100))
         except (ValueError, TypeError) as exc:
             raise _BadRequest(f"bad locator: {exc}") from None
@@ -330,5 +284,7 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             )
         return JSONResponse({"sidecars": sidecars_to_json(sidecars)})
 
-    app.add_middleware(BodyLimitMiddleware, limit=node.config.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=node.config.max_request_bytes, payload=_too_large_payload
+    )
     return app

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TextIO
 
 from l1.ckb.hashes import compute_tx_hash
 from l1.ckb.types import Block, Script, Transaction
@@ -26,6 +30,29 @@ from l1.node.store import Store
 __all__ = ["Node"]
 
 log = logging.getLogger("l1.node")
+
+
+def acquire_data_dir_lock(data_dir: Path) -> TextIO:
+    """One node per data directory: an exclusive, non-blocking lock on ``data_dir/LOCK``.
+
+    Two processes writing one chain database would race each other's reorgs; the second is
+    refused at start with a message naming the directory. The OS drops the lock when the
+    process dies, so a ``kill -9`` never leaves a stale lock behind.
+    """
+    handle = (data_dir / "LOCK").open("a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ValueError(
+            f"data dir {data_dir} is in use by another node (its LOCK file is held); "
+            "stop that node or choose another --data-dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _wall_clock_ms() -> int:
@@ -55,6 +82,7 @@ class Node:
         if registry_hook is not None:
             registry_hook(self.registry, self.preset)
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = acquire_data_dir_lock(config.data_dir)
         self.store = Store(config.resolved_database_url())
         self.chain = Chain(
             self.store, self.genesis, self.preset, self.registry, clock_ms=_wall_clock_ms
@@ -110,6 +138,7 @@ class Node:
         self.network.stop()
         self.background.shutdown(wait=False, cancel_futures=True)
         self.store.engine.dispose()
+        self._lock_file.close()
 
     # ------------------------------------------------------------------ actions used by the API
     def submit_transaction(

@@ -31,6 +31,23 @@ __all__ = ["Network", "PeerState"]
 log = logging.getLogger("l1.p2p")
 
 MAX_BLOCKS_PER_SYNC = 200
+MAX_INBOUND_PEERS = 64
+MAX_LOCATOR_HASHES = 64
+
+
+def is_peer_url(url: str) -> bool:
+    """http(s)://host[:port] with nothing else: what a node's base URL looks like."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return (
+        parsed.scheme in ("http", "https")
+        and bool(parsed.host)
+        and parsed.path in ("", "/")
+        and not parsed.query
+        and all(ch.isprintable() and not ch.isspace() for ch in url)
+    )
 
 
 @dataclass(slots=True)
@@ -69,11 +86,15 @@ class Network:
 
     # ------------------------------------------------------------------ peers
     def add_peer(self, url: str, inbound: bool = False) -> PeerState | None:
+        """Remember a peer; refuses URLs that are not plain http(s)://host[:port] and, for peers
+        that introduced themselves, more than ``MAX_INBOUND_PEERS`` of them."""
         url = url.rstrip("/")
-        if not url or url == self.self_url:
+        if not is_peer_url(url) or url == self.self_url:
             return None
         peer = self.peers.get(url)
         if peer is None:
+            if inbound and sum(p.inbound for p in self.peers.values()) >= MAX_INBOUND_PEERS:
+                return None
             peer = self.peers[url] = PeerState(url, inbound=inbound)
         return peer
 

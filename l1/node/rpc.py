@@ -49,6 +49,7 @@ from l1.core.errors import (
 )
 from l1.node.chain import StoreCellProvider
 from l1.node.node import Node
+from l1.node.p2p import is_peer_url
 from l1.node.wire import sidecar_list_from_json, sidecar_to_json
 
 __all__ = ["RpcError", "build_methods", "l1_error_to_rpc"]
@@ -143,7 +144,7 @@ def _parse(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     except JsonFormatError as exc:
         raise RpcError(INVALID_PARAMS, str(exc)) from None
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # e.g. an unhashable hash_type: bad params, not a 500
         raise RpcError(INVALID_PARAMS, str(exc)) from None
 
 
@@ -450,8 +451,11 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
     @method(["peer_id", "address"])
     def add_node(p: Params) -> Any:
         address = p.optional("address") or p.required("peer_id")
-        if not isinstance(address, str) or not address.startswith(("http://", "https://")):
-            raise RpcError(INVALID_PARAMS, "address must be an http(s) URL of a rollcourt node")
+        if not isinstance(address, str) or not is_peer_url(address.rstrip("/")):
+            raise RpcError(
+                INVALID_PARAMS,
+                "address must be a plain http(s)://host:port URL of a rollcourt node",
+            )
         node.network.add_peer(address)
         return None
 
