@@ -1,0 +1,1006 @@
+"""Building and reading the optimistic rollup's L1 transactions over a real node
+(docs/rollup-on-l1.md is the spec every transaction here is built for).
+
+``RollupL1`` wraps an ``l1.client.L1Client``: it discovers the rollup's system scripts, deploys a
+rollup cell, makes deposits, submits batches (a blob transaction whose sidecars carry the batch
+data), forces deposits, runs the escape hatch and claims withdrawals. ``RollupL1.scan`` reads the
+rollup's history from L1 blocks alone, and ``derive_l1_deposits`` turns it into the L2's deposit
+queue by the L1's rule (forced deposits first, in the order they were forced; then each
+SubmitBatch's deposit inputs in input order) -- what a follower needs, with the batch blobs
+(``RollupL1.fetch_batch_inputs``), to derive the L2 state from L1 alone.
+
+Conventions:
+
+- Keys are 32-byte secp256k1 private keys; the wallet lock is the node's default lock
+  (``secp256k1_blake160_sighash_all``). Every lock group that needs a signature is signed
+  separately (rollup, custodian and deposit cells need none when the rollup cell is an input).
+- One rollup transaction per block: the rollup cell is a singleton and ``find_rollup_cell`` reads
+  the *committed* one, so callers mine (or wait for) a block between rollup transactions. Inputs
+  of transactions this object sent are remembered and never selected again as funding.
+- Fees are a flat ``fee`` shannons per transaction (far above the pool's minimum rate for the
+  sizes built here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import coincurve
+
+from l1.ckb.hashes import compute_script_hash, compute_tx_hash
+from l1.ckb.json import (
+    bytes_to_json,
+    cell_output_from_json,
+    out_point_to_json,
+    quantity_from_json,
+    script_to_json,
+    transaction_from_json,
+    transaction_to_json,
+)
+from l1.ckb.molecule import MoleculeError
+from l1.ckb.since import SinceMetric, encode_since
+from l1.ckb.types import (
+    HASH_TYPE_TYPE,
+    CellDep,
+    CellInput,
+    CellOutput,
+    OutPoint,
+    RawTransaction,
+    Script,
+    Transaction,
+    WitnessArgs,
+)
+from l1.client import L1Client, L1RpcError, LiveCell, build_transfer
+from l1.core.blobs import BlobSidecar, compute_blob_sidecar
+from l1.core.capacity import compute_occupied_capacity
+from l1.core.scripts.rollup.layout import (
+    DepositArgs,
+    EscapeHatch,
+    ForceDeposit,
+    InvalidRollupEncoding,
+    RollupAction,
+    RollupState,
+    SubmitBatch,
+    WithdrawalArgs,
+    WithdrawalEntry,
+    compute_deposit_hash,
+    decode_action,
+    encode_action,
+)
+from l1.core.scripts.secp256k1 import compute_lock_args, sign_sighash_all
+from l1.core.scripts.type_id import compute_type_id_args
+from l2.batch import BatchCommitment
+from l2.derive import BatchInput
+from l2.errors import InvalidCommitmentEncoding, InvalidPublicKey
+from l2.profile import OPTIMISTIC
+from l2.tx import L1Deposit
+
+__all__ = [
+    "DEFAULT_FEE",
+    "DEFAULT_ROLLUP_CAPACITY",
+    "SECP256K1",
+    "DepositCell",
+    "DepositSeen",
+    "RollupCell",
+    "RollupHandle",
+    "RollupL1",
+    "RollupParams",
+    "RollupTxSeen",
+    "ScanResult",
+    "WithdrawalCell",
+    "derive_l1_deposits",
+    "relative_blocks",
+]
+
+SECP256K1: Final = "secp256k1_blake160_sighash_all"
+ROLLUP_SCRIPT_NAMES: Final = (
+    "rollup_state",
+    "rollup_deposit_lock",
+    "rollup_custodian_lock",
+    "rollup_batch",
+    "rollup_withdrawal_lock",
+)
+SHANNONS_PER_CKB: Final = 100_000_000
+#: Flat fee per transaction, in shannons (0.001 CKB).
+DEFAULT_FEE: Final = 100_000
+#: The rollup cell's capacity at creation: enough for its data with 32 pending forced deposits
+#: (141 + 32·32 bytes of data, two 65-byte scripts, 8 bytes of capacity), so ForceDeposit never
+#: needs to grow it.
+DEFAULT_ROLLUP_CAPACITY: Final = 2_000 * SHANNONS_PER_CKB
+
+
+def relative_blocks(blocks: int) -> int:
+    """A relative block-number ``since`` (RFC 0017) of ``blocks``."""
+    return encode_since(True, SinceMetric.BLOCK_NUMBER, blocks)
+
+
+def _public_key(private_key: bytes) -> bytes:
+    return coincurve.PrivateKey(private_key).public_key.format(compressed=True)
+
+
+def _decode_witness_action(tx: Transaction, index: int) -> RollupAction | None:
+    """The action in input ``index``'s witness (None if absent or malformed: the L1 accepted
+    the transaction, so this only happens for a transaction this module cannot read)."""
+    try:
+        witness = WitnessArgs.deserialize(tx.witnesses[index])
+        return decode_action(witness.input_type or b"")
+    except (IndexError, MoleculeError, InvalidRollupEncoding):
+        return None
+
+
+# ----------------------------------------------------------------------------- values
+@dataclass(frozen=True, slots=True)
+class RollupParams:
+    """What a rollup is deployed with (its ``RollupState`` config and genesis root)."""
+
+    chain_id: int
+    bond: int
+    challenge_window: int
+    forced_inclusion_window: int
+    escape_timeout: int
+    l2_preset: str
+    genesis_root: bytes
+    proposer_lock_hash: bytes
+
+    def initial_state(self) -> RollupState:
+        return RollupState(
+            chain_id=self.chain_id,
+            proposer_lock_hash=self.proposer_lock_hash,
+            bond=self.bond,
+            challenge_window=self.challenge_window,
+            forced_inclusion_window=self.forced_inclusion_window,
+            escape_timeout=self.escape_timeout,
+            l2_preset=self.l2_preset,
+            next_batch_number=0,
+            state_root=self.genesis_root,
+            next_deposit_index=0,
+            idle_blocks=0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RollupHandle:
+    """A deployed rollup: its id (the rollup cell's type hash) and that type script."""
+
+    rollup_id: bytes
+    type_script: Script
+    creation_tx_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RollupCell:
+    """The live rollup cell and its decoded state."""
+
+    out_point: OutPoint
+    output: CellOutput
+    data: bytes
+    state: RollupState
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class DepositCell:
+    """A deposit cell of a rollup: its amount is its whole capacity."""
+
+    out_point: OutPoint
+    output: CellOutput
+    args: DepositArgs
+
+    @property
+    def amount(self) -> int:
+        return self.output.capacity
+
+    def deposit_hash(self) -> bytes:
+        """What a ForceDeposit records in the rollup state's pending list."""
+        return compute_deposit_hash(self.out_point, self.args.public_key, self.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalCell:
+    """A withdrawal cell created by a SubmitBatch; ``entry`` is the action's entry for it (its
+    ``amount`` may be below the capacity when the proposer topped the cell up)."""
+
+    out_point: OutPoint
+    output: CellOutput
+    args: WithdrawalArgs
+    entry: WithdrawalEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DepositSeen:
+    """A deposit cell of the rollup created in block ``block_number``."""
+
+    block_number: int
+    tx_hash: bytes
+    cell: DepositCell
+
+
+@dataclass(frozen=True, slots=True)
+class RollupTxSeen:
+    """A transaction that created or updated the rollup cell.
+
+    ``action`` is None for the creation. ``absorbed`` are the deposit inputs (ForceDeposit and
+    SubmitBatch) in input order; ``commitment``/``batch_out_point`` and ``withdrawals`` are set
+    for a SubmitBatch. ``prev_state`` is the state of the consumed rollup cell (None at
+    creation)."""
+
+    block_number: int
+    tx_hash: bytes
+    action: RollupAction | None
+    prev_state: RollupState | None
+    state: RollupState
+    rollup_out_point: OutPoint
+    absorbed: tuple[DepositCell, ...] = ()
+    commitment: BatchCommitment | None = None
+    batch_out_point: OutPoint | None = None
+    withdrawals: tuple[WithdrawalCell, ...] = ()
+
+    @property
+    def next_queue_index(self) -> int:
+        """The deposit-queue index the next absorbed deposit gets after this transaction."""
+        return self.state.next_deposit_index + len(self.state.pending_forced)
+
+
+ScanEvent = DepositSeen | RollupTxSeen
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What ``RollupL1.scan`` saw in blocks ``from_block..to_block``, in L1 order."""
+
+    rollup_id: bytes
+    from_block: int
+    to_block: int
+    events: tuple[ScanEvent, ...] = ()
+
+    @property
+    def deposits(self) -> tuple[DepositSeen, ...]:
+        return tuple(e for e in self.events if isinstance(e, DepositSeen))
+
+    @property
+    def rollup_txs(self) -> tuple[RollupTxSeen, ...]:
+        return tuple(e for e in self.events if isinstance(e, RollupTxSeen))
+
+    @property
+    def batches(self) -> tuple[RollupTxSeen, ...]:
+        """The SubmitBatch transactions (each with its ``commitment``)."""
+        return tuple(e for e in self.rollup_txs if isinstance(e.action, SubmitBatch))
+
+    @property
+    def forced(self) -> tuple[RollupTxSeen, ...]:
+        return tuple(e for e in self.rollup_txs if isinstance(e.action, ForceDeposit))
+
+    @property
+    def withdrawals(self) -> tuple[WithdrawalCell, ...]:
+        return tuple(w for e in self.batches for w in e.withdrawals)
+
+    @property
+    def last_rollup_tx(self) -> RollupTxSeen | None:
+        txs = self.rollup_txs
+        return txs[-1] if txs else None
+
+
+def derive_l1_deposits(
+    scan: ScanResult, pending: Sequence[DepositCell] = ()
+) -> Iterator[L1Deposit]:
+    """The L2 ``L1Deposit``s of the scanned range in queue order (docs/rollup-on-l1.md "Deposit
+    queue"): indices are assigned when the L1 absorbs a deposit -- a ForceDeposit's inputs in
+    input order when forced, a SubmitBatch's deposit inputs in input order after the pending
+    forced ones. ``pending`` are deposit cells a proposer is about to absorb with the next
+    SubmitBatch, in the input order it will use; they get the indices after everything scanned
+    (what the sequencer needs to build that batch).
+
+    The first index comes from the first rollup transaction seen, so the scan must include one
+    (scan from the rollup's creation for the whole queue). Forced deposits pending before the
+    scanned range are not visible here: their indices are skipped, not invented.
+    """
+    index: int | None = None
+    for event in scan.rollup_txs:
+        prev = event.prev_state
+        index = 0 if prev is None else prev.next_deposit_index + len(prev.pending_forced)
+        for cell in event.absorbed:
+            yield L1Deposit(cell.out_point.serialize(), index, cell.args.public_key, cell.amount)
+            index += 1
+        index = event.next_queue_index
+    if pending:
+        if index is None:
+            raise ValueError(
+                "the scan saw no rollup transaction, so the next queue index is unknown "
+                "(scan from the rollup's creation block)"
+            )
+        for cell in pending:
+            yield L1Deposit(cell.out_point.serialize(), index, cell.args.public_key, cell.amount)
+            index += 1
+
+
+# ----------------------------------------------------------------------------- the client
+@dataclass(slots=True)
+class _Funding:
+    cells: list[LiveCell]
+    total: int
+    lock: Script
+
+
+@dataclass(slots=True)
+class RollupL1:
+    """The rollup's L1 side over a node's JSON-RPC (see the module docstring)."""
+
+    client: L1Client
+    fee: int = DEFAULT_FEE
+    code_hashes: dict[str, bytes] = field(default_factory=dict)
+    cell_deps: dict[str, CellDep] = field(default_factory=dict)
+    _handles: dict[bytes, RollupHandle] = field(default_factory=dict)
+    _spent: set[OutPoint] = field(default_factory=set)
+    _tx_cache: dict[bytes, Transaction] = field(default_factory=dict)
+    _kzg: Any = None
+
+    def __post_init__(self) -> None:
+        scripts = self.client.call("get_system_scripts")
+        for name in (SECP256K1, *ROLLUP_SCRIPT_NAMES):
+            if name not in scripts:
+                raise L1RpcError(
+                    0, f"the node deploys no system script {name!r} (it has {sorted(scripts)})"
+                )
+            info = scripts[name]
+            self.code_hashes[name] = bytes.fromhex(info["code_hash"][2:])
+            out_point = info["cell_dep"]["out_point"]
+            self.cell_deps[name] = CellDep(
+                OutPoint(
+                    bytes.fromhex(out_point["tx_hash"][2:]),
+                    quantity_from_json(out_point["index"], "index", 32),
+                )
+            )
+
+    # ------------------------------------------------------------------ scripts
+    def script(self, name: str, args: bytes) -> Script:
+        """The system script ``name`` (``hash_type`` type) with ``args``."""
+        return Script(self.code_hashes[name], HASH_TYPE_TYPE, args)
+
+    def lock_of(self, private_key: bytes) -> Script:
+        """The default (secp256k1) lock of a key."""
+        return self.script(SECP256K1, compute_lock_args(_public_key(private_key)))
+
+    def lock_hash_of(self, private_key: bytes) -> bytes:
+        return compute_script_hash(self.lock_of(private_key))
+
+    def custodian_lock(self, rollup_id: bytes) -> Script:
+        return self.script("rollup_custodian_lock", rollup_id)
+
+    def batch_type(self, rollup_id: bytes) -> Script:
+        return self.script("rollup_batch", rollup_id)
+
+    def deposit_lock(self, args: DepositArgs) -> Script:
+        return self.script("rollup_deposit_lock", args.encode())
+
+    def withdrawal_lock(self, args: WithdrawalArgs) -> Script:
+        return self.script("rollup_withdrawal_lock", args.encode())
+
+    @property
+    def all_deps(self) -> tuple[CellDep, ...]:
+        """The secp256k1 and the five rollup code cells: every rollup transaction carries them
+        (output locks do not run, so a withdrawal output needs its code dep explicitly)."""
+        return tuple(self.cell_deps[n] for n in (SECP256K1, *ROLLUP_SCRIPT_NAMES))
+
+    def _is(self, script: Script | None, name: str, rollup_id: bytes) -> bool:
+        return (
+            script is not None
+            and script.code_hash == self.code_hashes[name]
+            and script.hash_type == HASH_TYPE_TYPE
+            and script.args[:32] == rollup_id
+        )
+
+    # ------------------------------------------------------------------ reading
+    def get_live_cell(self, out_point: OutPoint) -> LiveCell | None:
+        """The live cell at ``out_point`` (None if dead or unknown); ``block_number`` is not
+        served by ``get_live_cell`` and is -1."""
+        result = self.client.call("get_live_cell", out_point_to_json(out_point), True)
+        if result["status"] != "live" or result["cell"] is None:
+            return None
+        cell = result["cell"]
+        return LiveCell(
+            out_point,
+            cell_output_from_json(cell["output"]),
+            bytes.fromhex(cell["data"]["content"][2:]),
+            -1,
+        )
+
+    def get_transaction(self, tx_hash: bytes) -> Transaction | None:
+        """A committed or pending transaction (cached: transactions never change)."""
+        if tx_hash in self._tx_cache:
+            return self._tx_cache[tx_hash]
+        result = self.client.call("get_transaction", bytes_to_json(tx_hash))
+        if result is None or result.get("transaction") is None:
+            return None
+        tx = transaction_from_json(result["transaction"])
+        if result["tx_status"]["status"] == "committed":
+            self._tx_cache[tx_hash] = tx
+        return tx
+
+    def get_tx_status(self, tx_hash: bytes) -> str:
+        return self.client.get_transaction_status(tx_hash)
+
+    def find_rollup_cell(self, rollup_id: bytes) -> RollupCell:
+        """The live (committed) rollup cell of ``rollup_id`` and its decoded state.
+
+        Searched by its type script when this object knows it (``deploy_rollup``/``attach``),
+        else among the cells locked by the rollup's custodian lock (which also holds custodian
+        and batch cells) for the one whose type hash is the rollup id."""
+        handle = self._handles.get(rollup_id)
+        if handle is not None:
+            cells = self._cells_by_type(handle.type_script)
+        else:
+            cells = [
+                c
+                for c in self.client.get_live_cells(self.custodian_lock(rollup_id))
+                if c.output.type is not None and compute_script_hash(c.output.type) == rollup_id
+            ]
+        if len(cells) != 1:
+            raise LookupError(
+                f"expected one live rollup cell for {rollup_id.hex()}, found {len(cells)}"
+            )
+        cell = cells[0]
+        return RollupCell(
+            cell.out_point, cell.output, cell.data, RollupState.decode(cell.data), cell.block_number
+        )
+
+    def _cells_by_type(self, type_script: Script) -> list[LiveCell]:
+        page = self.client.call(
+            "get_cells",
+            {"script": script_to_json(type_script), "script_type": "type"},
+            "asc",
+            "0x64",
+        )
+        return [
+            LiveCell(
+                OutPoint(
+                    bytes.fromhex(obj["out_point"]["tx_hash"][2:]),
+                    quantity_from_json(obj["out_point"]["index"], "index", 32),
+                ),
+                cell_output_from_json(obj["output"]),
+                bytes.fromhex(obj["output_data"][2:]),
+                quantity_from_json(obj["block_number"], "block_number"),
+                quantity_from_json(obj["tx_index"], "tx_index", 32),
+            )
+            for obj in page["objects"]
+        ]
+
+    def attach(self, handle: RollupHandle) -> None:
+        """Remember a rollup deployed elsewhere (so its cell is searched by type script)."""
+        self._handles[handle.rollup_id] = handle
+
+    def find_custodian_cells(self, rollup_id: bytes) -> list[LiveCell]:
+        """Live custodian cells (custodian lock, no type) not spent by a transaction we sent."""
+        return [
+            c
+            for c in self.client.get_live_cells(self.custodian_lock(rollup_id))
+            if c.output.type is None and c.out_point not in self._spent
+        ]
+
+    def list_pending_deposits(self, rollup_id: bytes, from_block: int = 0) -> list[DepositCell]:
+        """Live deposit cells of the rollup created since ``from_block``, in L1 order.
+
+        The node's ``get_cells`` matches exact scripts only, and a deposit lock's args carry the
+        depositor's key, so deposits are found by scanning blocks (``scan``)."""
+        pending = []
+        for seen in self.scan(rollup_id, from_block).deposits:
+            if seen.cell.out_point in self._spent:
+                continue
+            if self.get_live_cell(seen.cell.out_point) is not None:
+                pending.append(seen.cell)
+        return pending
+
+    def get_blob(self, versioned_hash: bytes) -> bytes:
+        """A committed blob by versioned hash (JSON-RPC error if unknown or pruned)."""
+        result = self.client.call("get_blob", bytes_to_json(versioned_hash))
+        return bytes.fromhex(result["blob"][2:])
+
+    def fetch_batch_inputs(self, scan: ScanResult) -> list[BatchInput]:
+        """Each scanned batch as an ``l2.derive.BatchInput``: its commitment, its blobs read
+        back from the L1 by versioned hash, and the L1 deposit queue of the scan (entries the
+        batch does not consume are harmless) -- the input of ``l2.derive.derive_state``."""
+        deposits = tuple(derive_l1_deposits(scan))
+        inputs = []
+        for seen in scan.batches:
+            assert seen.commitment is not None
+            blobs = tuple(self.get_blob(h) for h in seen.commitment.blob_versioned_hashes)
+            inputs.append(BatchInput(seen.commitment, blobs, deposits))
+        return inputs
+
+    # ------------------------------------------------------------------ scanning
+    def scan(
+        self, rollup_id: bytes, from_block: int = 0, to_block: int | None = None
+    ) -> ScanResult:
+        """Read the rollup's history from L1 blocks ``from_block..to_block`` (default: the tip):
+        deposits created (found by their lock's code hash and rollup-id args prefix) and every
+        transaction that created or updated the rollup cell, decoded (action, states, absorbed
+        deposits, the batch commitment from the batch cell, withdrawal cells), in L1 order."""
+        tip = self.client.get_tip_block_number() if to_block is None else to_block
+        events: list[ScanEvent] = []
+        for number in range(from_block, tip + 1):
+            block = self.client.get_block_by_number(number)
+            if block is None:
+                break
+            for tx in block.transactions[1:] if number > 0 else block.transactions:
+                tx_hash = compute_tx_hash(tx)
+                self._tx_cache.setdefault(tx_hash, tx)
+                for index, output in enumerate(tx.raw.outputs):
+                    if self._is(output.lock, "rollup_deposit_lock", rollup_id):
+                        try:
+                            args = DepositArgs.decode(output.lock.args)
+                        except InvalidRollupEncoding:
+                            continue
+                        cell = DepositCell(OutPoint(tx_hash, index), output, args)
+                        events.append(DepositSeen(number, tx_hash, cell))
+                seen = self._decode_rollup_tx(rollup_id, number, tx_hash, tx)
+                if seen is not None:
+                    events.append(seen)
+        return ScanResult(rollup_id, from_block, tip, tuple(events))
+
+    def _decode_rollup_tx(
+        self, rollup_id: bytes, number: int, tx_hash: bytes, tx: Transaction
+    ) -> RollupTxSeen | None:
+        raw = tx.raw
+        rollup_out = next(
+            (
+                i
+                for i, o in enumerate(raw.outputs)
+                if o.type is not None and compute_script_hash(o.type) == rollup_id
+            ),
+            None,
+        )
+        if rollup_out is None:
+            return None
+        state = RollupState.decode(raw.outputs_data[rollup_out])
+        prev_state: RollupState | None = None
+        action: RollupAction | None = None
+        absorbed: list[DepositCell] = []
+        for index, cell_input in enumerate(raw.inputs):
+            previous = cell_input.previous_output
+            source = self.get_transaction(previous.tx_hash)
+            if source is None or previous.index >= len(source.raw.outputs):
+                continue
+            output = source.raw.outputs[previous.index]
+            data = source.raw.outputs_data[previous.index]
+            if output.type is not None and compute_script_hash(output.type) == rollup_id:
+                prev_state = RollupState.decode(data)
+                action = _decode_witness_action(tx, index)
+            elif self._is(output.lock, "rollup_deposit_lock", rollup_id):
+                absorbed.append(DepositCell(previous, output, DepositArgs.decode(output.lock.args)))
+        commitment = None
+        batch_out_point = None
+        withdrawals: list[WithdrawalCell] = []
+        entries = action.withdrawals if isinstance(action, SubmitBatch) else ()
+        for index, output in enumerate(raw.outputs):
+            if self._is(output.type, "rollup_batch", rollup_id):
+                try:
+                    commitment = BatchCommitment.deserialize(raw.outputs_data[index])
+                except InvalidCommitmentEncoding:
+                    continue
+                batch_out_point = OutPoint(tx_hash, index)
+            elif self._is(output.lock, "rollup_withdrawal_lock", rollup_id):
+                entry = entries[len(withdrawals)] if len(withdrawals) < len(entries) else None
+                withdrawals.append(
+                    WithdrawalCell(
+                        OutPoint(tx_hash, index),
+                        output,
+                        WithdrawalArgs.decode(output.lock.args),
+                        entry,
+                    )
+                )
+        return RollupTxSeen(
+            block_number=number,
+            tx_hash=tx_hash,
+            action=action,
+            prev_state=prev_state,
+            state=state,
+            rollup_out_point=OutPoint(tx_hash, rollup_out),
+            absorbed=tuple(absorbed),
+            commitment=commitment,
+            batch_out_point=batch_out_point,
+            withdrawals=tuple(withdrawals),
+        )
+
+    # ------------------------------------------------------------------ funding and sending
+    def _fund(self, private_key: bytes, needed: int) -> _Funding:
+        """Plain cells of the key covering ``needed`` with no change or a change cell that
+        holds at least its occupied capacity."""
+        lock = self.lock_of(private_key)
+        min_change = compute_occupied_capacity(CellOutput(0, lock), b"")
+        usable = [
+            c
+            for c in self.client.get_spendable_cells(lock)
+            if not c.data and c.output.type is None and c.out_point not in self._spent
+        ]
+        chosen: list[LiveCell] = []
+        total = 0
+        for cell in sorted(usable, key=lambda c: -c.output.capacity):
+            chosen.append(cell)
+            total += cell.output.capacity
+            if total == needed or total >= needed + min_change:
+                return _Funding(chosen, total, lock)
+        raise ValueError(
+            f"insufficient capacity: the key has {total} spendable shannons, the transaction "
+            f"needs {needed} plus a change cell"
+        )
+
+    def _assemble(
+        self,
+        *,
+        inputs: Sequence[CellInput],
+        outputs: Sequence[tuple[CellOutput, bytes]],
+        payer_key: bytes,
+        first_witness: bytes | None = None,
+        cell_deps: Sequence[CellDep] | None = None,
+        blob_versioned_hashes: Sequence[bytes] = (),
+        input_capacity: int = 0,
+        signers: Sequence[tuple[Sequence[int], bytes]] = (),
+    ) -> Transaction:
+        """Inputs, then the payer's funding cells; outputs, then the payer's change; witness 0
+        is ``first_witness``; every group in ``signers`` and the payer's group are signed."""
+        spent = sum(o.capacity for o, _d in outputs) + self.fee
+        funding = self._fund(payer_key, max(spent - input_capacity, 0))
+        all_inputs = [*inputs, *(CellInput(c.out_point) for c in funding.cells)]
+        all_outputs = list(outputs)
+        change = input_capacity + funding.total - spent
+        if change:
+            all_outputs.append((CellOutput(change, funding.lock), b""))
+        witnesses = [b"" if first_witness is None else first_witness]
+        tx = Transaction(
+            RawTransaction(
+                cell_deps=tuple(self.all_deps if cell_deps is None else cell_deps),
+                inputs=tuple(all_inputs),
+                outputs=tuple(o for o, _d in all_outputs),
+                outputs_data=tuple(d for _o, d in all_outputs),
+                blob_versioned_hashes=tuple(blob_versioned_hashes),
+            ),
+            tuple(witnesses),
+        )
+        payer_group = list(range(len(inputs), len(all_inputs)))
+        for group, key in [*signers, (payer_group, payer_key)]:
+            if group:
+                tx = sign_sighash_all(tx, list(group), key)
+        return tx
+
+    def send(self, tx: Transaction, sidecars: Sequence[BlobSidecar] = ()) -> bytes:
+        """Send ``tx`` (with its blob sidecars if it commits to blobs); returns the tx hash.
+        Its inputs are then never selected as funding again by this object."""
+        if sidecars or tx.raw.blob_versioned_hashes:
+            result = self.client.call(
+                "send_blob_transaction",
+                transaction_to_json(tx, with_hash=False),
+                [
+                    {
+                        "blob": bytes_to_json(s.blob),
+                        "commitment": bytes_to_json(s.commitment),
+                        "proof": bytes_to_json(s.proof),
+                        "versioned_hash": bytes_to_json(s.versioned_hash),
+                    }
+                    for s in sidecars
+                ],
+            )
+            tx_hash = bytes.fromhex(result[2:])
+        else:
+            tx_hash = self.client.send_transaction(tx)
+        self._spent.update(i.previous_output for i in tx.raw.inputs)
+        return tx_hash
+
+    def compute_sidecars(self, blobs: Sequence[bytes]) -> list[BlobSidecar]:
+        """KZG sidecars of ``blobs`` (the trusted setup is loaded once, on first use)."""
+        if self._kzg is None:
+            from l1.kzg import get_kzg_settings
+
+            self._kzg = get_kzg_settings()
+        return [compute_blob_sidecar(blob, self._kzg) for blob in blobs]
+
+    # ------------------------------------------------------------------ deployment
+    def deploy_rollup(
+        self,
+        funder_key: bytes,
+        params: RollupParams,
+        capacity: int = DEFAULT_ROLLUP_CAPACITY,
+    ) -> RollupHandle:
+        """Send the creation transaction: a rollup cell (Type ID args from the first input,
+        locked by its own custodian lock) holding ``params.initial_state()``."""
+        state = params.initial_state()
+        lock = self.lock_of(funder_key)
+        funding = self._fund(funder_key, capacity + self.fee)
+        first = CellInput(funding.cells[0].out_point)
+        type_script = self.script("rollup_state", compute_type_id_args(first.serialize(), 0))
+        rollup_id = compute_script_hash(type_script)
+        rollup = CellOutput(capacity, self.custodian_lock(rollup_id), type_script)
+        occupied = compute_occupied_capacity(rollup, state.encode())
+        if capacity < occupied:
+            raise ValueError(f"the rollup cell needs at least {occupied} shannons")
+        outputs = [(rollup, state.encode())]
+        change = funding.total - capacity - self.fee
+        if change:
+            outputs.append((CellOutput(change, lock), b""))
+        tx = Transaction(
+            RawTransaction(
+                cell_deps=self.all_deps,
+                inputs=tuple(CellInput(c.out_point) for c in funding.cells),
+                outputs=tuple(o for o, _d in outputs),
+                outputs_data=tuple(d for _o, d in outputs),
+            )
+        )
+        tx = sign_sighash_all(tx, list(range(len(funding.cells))), funder_key)
+        tx_hash = self.send(tx)
+        handle = RollupHandle(rollup_id, type_script, tx_hash)
+        self._handles[rollup_id] = handle
+        return handle
+
+    # ------------------------------------------------------------------ deposits
+    def deposit(
+        self,
+        key: bytes,
+        rollup_id: bytes,
+        l2_public_key: bytes,
+        amount: int,
+        cancel_timeout_since: int = 0,
+    ) -> bytes:
+        """Send a deposit: output 0 is a deposit cell whose capacity is ``amount`` (all of it
+        is deposited), change goes back to ``key``. The refund key is ``key``;
+        ``cancel_timeout_since`` is a relative ``since`` (0: no refund path). Returns the tx
+        hash; the deposit's out point is ``(tx hash, 0)``."""
+        try:
+            OPTIMISTIC.validate_public_key(l2_public_key)
+        except InvalidPublicKey as exc:
+            raise ValueError(
+                f"the L2 refuses this public key, the deposit would stall: {exc}"
+            ) from None
+        args = DepositArgs(
+            rollup_id, l2_public_key, compute_lock_args(_public_key(key)), cancel_timeout_since
+        )
+        lock = self.lock_of(key)
+        cells = [c for c in self.client.get_spendable_cells(lock) if c.out_point not in self._spent]
+        tx = build_transfer(
+            cells,
+            key,
+            self.code_hashes[SECP256K1],
+            self.cell_deps[SECP256K1],
+            self.deposit_lock(args),
+            amount,
+            fee_rate=self.fee,
+        )
+        return self.send(tx)
+
+    # ------------------------------------------------------------------ SubmitBatch
+    def build_submit_batch(
+        self,
+        rollup_id: bytes,
+        proposer_key: bytes,
+        commitment: BatchCommitment,
+        deposit_cells: Sequence[DepositCell] = (),
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        custodian_cells: Sequence[LiveCell] | None = None,
+        rollup: RollupCell | None = None,
+    ) -> Transaction:
+        """A signed SubmitBatch for ``commitment``.
+
+        Inputs: the rollup cell (witness: the SubmitBatch action), ``deposit_cells`` in order
+        (their queue indices follow the pending forced ones, see ``derive_l1_deposits``), the
+        custodian cells (default: all live ones), the proposer's funding. Outputs: the new
+        rollup cell, the bonded batch cell, one withdrawal cell per ``(entry, owner lock args)``
+        in order (topped up to its occupied capacity from the proposer's funds when the amount
+        is below it), the custodian (in + deposits - withdrawals; none when that is 0), change.
+        The L1 checks everything else (docs/rollup-on-l1.md "SubmitBatch"); this builder does no
+        validation of the commitment itself, so a wrong one is refused by the node."""
+        rollup = self.find_rollup_cell(rollup_id) if rollup is None else rollup
+        state = rollup.state
+        custodians = (
+            self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
+        )
+        new_state = replace(
+            state,
+            next_batch_number=state.next_batch_number + 1,
+            state_root=commitment.new_root,
+            next_deposit_index=commitment.deposit_end,
+            idle_blocks=0,
+            pending_forced=(),
+        )
+        new_data = new_state.encode()
+        rollup_output = replace(
+            rollup.output,
+            capacity=max(
+                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
+            ),
+        )
+        batch_data = commitment.serialize()
+        batch_output = CellOutput(0, self.custodian_lock(rollup_id), self.batch_type(rollup_id))
+        batch_output = replace(
+            batch_output,
+            capacity=max(state.bond, compute_occupied_capacity(batch_output, batch_data)),
+        )
+        outputs: list[tuple[CellOutput, bytes]] = [
+            (rollup_output, new_data),
+            (batch_output, batch_data),
+        ]
+        for entry, owner_lock_args in withdrawals:
+            lock = self.withdrawal_lock(
+                WithdrawalArgs(rollup_id, commitment.batch_number, owner_lock_args)
+            )
+            occupied = compute_occupied_capacity(CellOutput(0, lock), b"")
+            outputs.append((CellOutput(max(entry.amount, occupied), lock), b""))
+        custodian_in = sum(c.output.capacity for c in custodians)
+        deposits_in = sum(c.amount for c in deposit_cells)
+        paid = sum(entry.amount for entry, _args in withdrawals)
+        custodian_out = custodian_in + deposits_in - paid
+        if custodian_out < 0:
+            raise ValueError(
+                f"the custodian holds {custodian_in + deposits_in} shannons with these deposits, "
+                f"less than the {paid} the withdrawals pay"
+            )
+        if custodian_out:
+            custodian = CellOutput(custodian_out, self.custodian_lock(rollup_id))
+            occupied = compute_occupied_capacity(custodian, b"")
+            if custodian_out < occupied:
+                raise ValueError(
+                    f"the custodian would keep {custodian_out} shannons, less than a custodian "
+                    f"cell occupies ({occupied})"
+                )
+            outputs.append((custodian, b""))
+        inputs = [
+            CellInput(rollup.out_point),
+            *(CellInput(c.out_point) for c in deposit_cells),
+            *(CellInput(c.out_point) for c in custodians),
+        ]
+        action = SubmitBatch(tuple(entry for entry, _args in withdrawals))
+        return self._assemble(
+            inputs=inputs,
+            outputs=outputs,
+            payer_key=proposer_key,
+            first_witness=WitnessArgs(input_type=encode_action(action)).serialize(),
+            blob_versioned_hashes=commitment.blob_versioned_hashes,
+            input_capacity=rollup.output.capacity + custodian_in + deposits_in,
+        )
+
+    def submit_batch(
+        self,
+        rollup_id: bytes,
+        proposer_key: bytes,
+        commitment: BatchCommitment,
+        sidecars: Sequence[BlobSidecar],
+        deposit_cells: Sequence[DepositCell] = (),
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        custodian_cells: Sequence[LiveCell] | None = None,
+    ) -> bytes:
+        """``build_submit_batch`` and send it with the batch blobs' ``sidecars`` (one per
+        versioned hash of the commitment, in order); returns the tx hash."""
+        tx = self.build_submit_batch(
+            rollup_id,
+            proposer_key,
+            commitment,
+            deposit_cells,
+            withdrawals,
+            custodian_cells=custodian_cells,
+        )
+        return self.send(tx, sidecars)
+
+    # ------------------------------------------------------------------ ForceDeposit
+    def force_deposit(
+        self,
+        rollup_id: bytes,
+        payer_key: bytes,
+        deposit_cells: Sequence[DepositCell],
+        *,
+        rollup_since_blocks: int = 0,
+    ) -> bytes:
+        """Anyone forces deposits left alone for the forced-inclusion window: each deposit input
+        carries a relative ``since`` of that window, their capacity goes to a new custodian
+        cell and their hashes are appended to the pending list. ``rollup_since_blocks`` (a
+        relative since on the rollup input, if the rollup cell is that old) is credited to
+        ``idle_blocks``. ``payer_key`` pays the fee. Returns the tx hash."""
+        rollup = self.find_rollup_cell(rollup_id)
+        state = rollup.state
+        new_state = replace(
+            state,
+            pending_forced=state.pending_forced + tuple(c.deposit_hash() for c in deposit_cells),
+            idle_blocks=state.idle_blocks + rollup_since_blocks,
+        )
+        new_data = new_state.encode()
+        rollup_output = replace(
+            rollup.output,
+            capacity=max(
+                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
+            ),
+        )
+        total = sum(c.amount for c in deposit_cells)
+        window = relative_blocks(state.forced_inclusion_window)
+        inputs = [
+            CellInput(
+                rollup.out_point,
+                relative_blocks(rollup_since_blocks) if rollup_since_blocks else 0,
+            ),
+            *(CellInput(c.out_point, window) for c in deposit_cells),
+        ]
+        outputs = [
+            (rollup_output, new_data),
+            (CellOutput(total, self.custodian_lock(rollup_id)), b""),
+        ]
+        tx = self._assemble(
+            inputs=inputs,
+            outputs=outputs,
+            payer_key=payer_key,
+            first_witness=WitnessArgs(input_type=encode_action(ForceDeposit())).serialize(),
+            input_capacity=rollup.output.capacity + total,
+        )
+        return self.send(tx)
+
+    # ------------------------------------------------------------------ EscapeHatch
+    def escape_hatch(
+        self, rollup_id: bytes, new_proposer_key: bytes, *, since_blocks: int | None = None
+    ) -> bytes:
+        """Replace an idle proposer: the rollup input carries a relative ``since`` of
+        ``since_blocks`` (default: the escape timeout minus the idle blocks already credited),
+        the new proposer's lock is among the inputs (its funding, signed) and becomes the
+        proposer. Returns the tx hash."""
+        rollup = self.find_rollup_cell(rollup_id)
+        state = rollup.state
+        if since_blocks is None:
+            since_blocks = max(state.escape_timeout - state.idle_blocks, 1)
+        new_hash = self.lock_hash_of(new_proposer_key)
+        new_state = replace(state, proposer_lock_hash=new_hash, idle_blocks=0)
+        tx = self._assemble(
+            inputs=[CellInput(rollup.out_point, relative_blocks(since_blocks))],
+            outputs=[(rollup.output, new_state.encode())],
+            payer_key=new_proposer_key,
+            first_witness=WitnessArgs(input_type=encode_action(EscapeHatch(new_hash))).serialize(),
+            input_capacity=rollup.output.capacity,
+        )
+        return self.send(tx)
+
+    # ------------------------------------------------------------------ withdrawals
+    def claim_withdrawal(
+        self,
+        owner_key: bytes,
+        withdrawal: WithdrawalCell | OutPoint,
+        *,
+        fee_payer_key: bytes | None = None,
+        since_blocks: int | None = None,
+    ) -> bytes:
+        """Claim a withdrawal cell to the owner's default lock: the input carries a relative
+        ``since`` of the challenge window (default, read from the rollup state), the rollup cell
+        is a cell dep, the owner signs. Without ``fee_payer_key`` the fee comes out of the
+        withdrawal (the owner receives capacity - fee); with it, the owner receives the whole
+        capacity and the payer's cells (their own lock group, signed) pay the fee."""
+        if isinstance(withdrawal, OutPoint):
+            live = self.get_live_cell(withdrawal)
+            if live is None:
+                raise LookupError(f"withdrawal cell {withdrawal} is not live")
+            withdrawal = WithdrawalCell(
+                withdrawal, live.output, WithdrawalArgs.decode(live.output.lock.args)
+            )
+        rollup = self.find_rollup_cell(withdrawal.args.rollup_id)
+        window = rollup.state.challenge_window if since_blocks is None else since_blocks
+        owner_lock = self.lock_of(owner_key)
+        capacity = withdrawal.output.capacity
+        deps = (
+            self.cell_deps["rollup_withdrawal_lock"],
+            self.cell_deps[SECP256K1],
+            CellDep(rollup.out_point),
+        )
+        inputs = [CellInput(withdrawal.out_point, relative_blocks(window))]
+        if fee_payer_key is None:
+            tx = Transaction(
+                RawTransaction(
+                    cell_deps=deps,
+                    inputs=tuple(inputs),
+                    outputs=(CellOutput(capacity - self.fee, owner_lock),),
+                    outputs_data=(b"",),
+                )
+            )
+            tx = sign_sighash_all(tx, [0], owner_key)
+        else:
+            tx = self._assemble(
+                inputs=inputs,
+                outputs=[(CellOutput(capacity, owner_lock), b"")],
+                payer_key=fee_payer_key,
+                cell_deps=deps,
+                input_capacity=capacity,
+                signers=[([0], owner_key)],
+            )
+        return self.send(tx)
