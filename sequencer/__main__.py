@@ -1,0 +1,102 @@
+"""``python -m sequencer --data-dir D --port P ...``: run the rollup sequencer."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from sequencer.errors import StartupError
+
+cli = typer.Typer(add_completion=False, help="rollcourt sequencer: the L2's HTTP API and batcher.")
+
+
+@cli.command()
+def main(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="lock file and default SQLite database")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the data dir)")
+    ] = None,
+    genesis_accounts: Annotated[
+        str | None, typer.Option(help="'devnet' or a JSON file of {public_key, balance}")
+    ] = None,
+    chain_id: Annotated[int | None, typer.Option(help="u32 chain id (signing domain)")] = None,
+    rollup_id: Annotated[str | None, typer.Option(help="32-byte rollup id, hex")] = None,
+    preset: Annotated[str | None, typer.Option(help="L2 preset: test | devnet | large")] = None,
+    fee_account: Annotated[int | None, typer.Option(help="account credited with fees")] = None,
+    batch_max_txs: Annotated[int | None, typer.Option(help="seal at this many txs")] = None,
+    batch_interval: Annotated[
+        float | None, typer.Option(help="seal when the oldest unbatched tx is this old (s)")
+    ] = None,
+    max_nonce_gap: Annotated[int | None, typer.Option(help="queued nonces ahead")] = None,
+    max_pending_per_account: Annotated[int | None, typer.Option()] = None,
+    max_pending_total: Annotated[int | None, typer.Option()] = None,
+    min_fee: Annotated[int | None, typer.Option(help="smallest accepted fee")] = None,
+    max_request_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
+    max_bulk: Annotated[int | None, typer.Option(help="transactions per bulk request")] = None,
+    log_level: Annotated[str | None, typer.Option(help="logging level")] = None,
+) -> None:
+    """Run the sequencer (flags override ROLLCOURT_SEQ_* environment variables)."""
+    from sequencer.app import create_app
+    from sequencer.config import SequencerConfig
+    from sequencer.service import Sequencer
+
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "data_dir": data_dir,
+            "port": port,
+            "host": host,
+            "database_url": database_url,
+            "genesis_accounts": genesis_accounts,
+            "chain_id": chain_id,
+            "rollup_id": rollup_id,
+            "preset": preset,
+            "fee_account": fee_account,
+            "batch_max_txs": batch_max_txs,
+            "batch_interval": batch_interval,
+            "max_nonce_gap": max_nonce_gap,
+            "max_pending_per_account": max_pending_per_account,
+            "max_pending_total": max_pending_total,
+            "min_fee": min_fee,
+            "max_request_bytes": max_request_bytes,
+            "max_bulk": max_bulk,
+            "log_level": log_level,
+        }.items()
+        if value is not None
+    }
+    try:
+        config = SequencerConfig(**overrides)
+        level = config.log_level.upper()
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        seq = Sequencer(config).open()
+    except (ValueError, StartupError) as exc:  # pydantic's ValidationError is a ValueError
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"sequencer on http://{config.host}:{config.port} (data dir {config.data_dir}, "
+        f"soft index {seq.executor.next_soft_index - 1}, next batch {seq.next_batch_number})"
+    )
+    try:
+        uvicorn.run(
+            create_app(seq),
+            host=config.host,
+            port=config.port,
+            log_level=config.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        seq.close()
+
+
+if __name__ == "__main__":
+    cli(prog_name="python -m sequencer")
+    sys.exit(0)

@@ -1,0 +1,141 @@
+"""Sequencer configuration: one settings object, from ``ROLLCOURT_SEQ_*`` environment variables
+or ``python -m sequencer`` flags (DESIGN.md §1: one configuration object per service).
+
+Protocol identity (chain id, rollup id, preset, fee account) and policy (mempool limits, batch
+thresholds) live here; the pure ``l2`` core only ever sees the ``RollupConfig`` built from it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from l1.ckb.hashing import ckbhash
+from l1.devnet_keys import DEVNET_KEYS
+from l2.config import RollupConfig
+from l2.preset import SHANNONS_PER_CKB, get_preset
+from l2.profile import OPTIMISTIC
+from l2.state import Account
+
+__all__ = [
+    "DEFAULT_CHAIN_ID",
+    "DEFAULT_ROLLUP_ID",
+    "DEVNET_GENESIS_BALANCE",
+    "SequencerConfig",
+    "load_genesis_accounts",
+]
+
+#: The devnet rollup's chain id and rollup id until the bridge derives the rollup id from the
+#: rollup cell's type hash (docs/protocol.md §1).
+DEFAULT_CHAIN_ID = 0x0C0DE
+DEFAULT_ROLLUP_ID = ckbhash(b"rollcourt devnet rollup").hex()
+#: What each devnet genesis account holds: one million CKB (not backed by L1 deposits).
+DEVNET_GENESIS_BALANCE = 1_000_000 * SHANNONS_PER_CKB
+
+
+class SequencerConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLLCOURT_SEQ_", extra="forbid")
+
+    data_dir: Path = Field(
+        default=Path("./devnet-data/sequencer"),
+        description="where the sequencer keeps its lock file and (by default) its database",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite file in data_dir"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8200
+    #: ``devnet`` (the devnet keys, index i = devnet key i) or a JSON file
+    #: ``[{"public_key": "0x..", "balance": n}, ...]`` (account i = entry i).
+    genesis_accounts: str = "devnet"
+    chain_id: int = Field(default=DEFAULT_CHAIN_ID, ge=0, lt=1 << 32)
+    #: 32 bytes, hex (with or without 0x).
+    rollup_id: str = DEFAULT_ROLLUP_ID
+    #: The sequencer's L2 account, credited with every fee (devnet: key 0's account).
+    fee_account: int = Field(default=0, ge=0, lt=1 << 32)
+    preset: str = "devnet"
+    #: Cut a batch when this many soft transactions wait (capped by the preset's maximum).
+    batch_max_txs: int = Field(default=512, ge=1)
+    #: ... or when the oldest unbatched soft transaction is this many seconds old.
+    batch_interval: float = Field(default=5.0, gt=0)
+    #: A nonce at most this far above the account's soft nonce waits in the queue.
+    max_nonce_gap: int = Field(default=16, ge=0)
+    #: Queued (pending) transactions per account, and in all.
+    max_pending_per_account: int = Field(default=16, ge=1)
+    max_pending_total: int = Field(default=10_000, ge=1)
+    #: Smallest fee accepted (policy; the protocol allows 0).
+    min_fee: int = Field(default=0, ge=0, lt=1 << 48)
+    #: A replacement must pay at least old fee x (100 + bump) / 100.
+    replacement_fee_bump_percent: int = Field(default=10, ge=0)
+    #: Transactions in one bulk request.
+    max_bulk: int = Field(default=256, ge=1)
+    #: Largest accepted HTTP request body, in bytes.
+    max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    log_level: str = "info"
+
+    @field_validator("rollup_id")
+    @classmethod
+    def _check_rollup_id(cls, value: str) -> str:
+        raw = value.removeprefix("0x")
+        try:
+            decoded = bytes.fromhex(raw)
+        except ValueError:
+            raise ValueError("rollup_id must be hex") from None
+        if len(decoded) != 32:
+            raise ValueError(f"rollup_id must be 32 bytes, got {len(decoded)}")
+        return raw.lower()
+
+    @field_validator("preset")
+    @classmethod
+    def _check_preset(cls, value: str) -> str:
+        get_preset(value)
+        return value
+
+    def rollup_config(self) -> RollupConfig:
+        return RollupConfig(
+            chain_id=self.chain_id,
+            rollup_id=bytes.fromhex(self.rollup_id),
+            fee_account=self.fee_account,
+            preset=get_preset(self.preset),
+            profile=OPTIMISTIC,
+        )
+
+    def effective_batch_max_txs(self) -> int:
+        return min(self.batch_max_txs, get_preset(self.preset).max_txs_per_batch)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sequencer.sqlite').resolve()}"
+
+    def genesis(self) -> list[Account]:
+        return load_genesis_accounts(self.genesis_accounts)
+
+
+def load_genesis_accounts(source: str) -> list[Account]:
+    """``devnet`` or a JSON file path (see ``SequencerConfig.genesis_accounts``).
+
+    Raises ``ValueError`` with the reason for anything malformed."""
+    if source == "devnet":
+        return [Account(key.public_key, DEVNET_GENESIS_BALANCE, 0) for key in DEVNET_KEYS]
+    try:
+        entries = json.loads(Path(source).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read genesis accounts from {source}: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError("genesis accounts file must hold a JSON list")
+    accounts = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != {"public_key", "balance"}:
+            raise ValueError(f"genesis entry {i} must be {{'public_key', 'balance'}}")
+        key, balance = entry["public_key"], entry["balance"]
+        if not isinstance(key, str) or not isinstance(balance, int) or isinstance(balance, bool):
+            raise ValueError(f"genesis entry {i}: public_key is a hex string, balance an int")
+        try:
+            accounts.append(Account(bytes.fromhex(key.removeprefix("0x")), balance, 0))
+        except Exception as exc:
+            raise ValueError(f"genesis entry {i}: {exc}") from None
+    return accounts
