@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BodyLimitMiddleware", "rest_too_large_payload"]
@@ -78,6 +79,8 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if not response_started:
                 await self._too_large(send)
+        except ClientDisconnect:
+            return  # the client left mid-body: nobody to answer, nothing to log as an error
 
     async def _too_large(self, send: Send) -> None:
         body = orjson.dumps(self.payload(self.limit))
