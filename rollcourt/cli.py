@@ -21,6 +21,7 @@ from rich.text import Text
 from l1.ckb.json import bytes_to_json, script_to_json
 from l1.client import L1RpcError
 from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
+from rollcourt import l2cmds
 from rollcourt.amounts import MAX_SHANNONS, format_ckb, parse_ckb_amount
 from rollcourt.config import DEFAULT_DATA_DIR, L1_RPC_ENV, resolve_l1_rpc
 from rollcourt.errors import (
@@ -389,6 +390,10 @@ def devnet_up(
         mine_interval=(DEFAULT_MINE_INTERVALS[preset] if mine_interval is None else mine_interval),
     )
     run_devnet(options, out)
+
+
+# ---------------------------------------------------------------------------- l2
+l2cmds.register(app, reports_errors)
 
 
 def main() -> None:
