@@ -1,0 +1,151 @@
+"""Follower pieces without an L1 node: the app before the rollup is seen, an unreachable L1
+(degraded, no crash), the persisted snapshot round trip, and the data-dir lock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from l1.core.scripts.rollup.layout import RollupState
+from l2.batch import BatchCommitment
+from l2.config import RollupConfig
+from l2.preset import TEST
+from l2.profile import OPTIMISTIC
+from l2.state import Account, create_genesis_state
+from l2.tx import L1Deposit
+from sequencer.errors import StartupError
+from sequencer.follower import FollowedBatch, FollowedWithdrawal, Follower, FollowerSettings
+from sequencer.follower_app import create_follower_app
+from tests.support.procs import free_port
+
+ROLLUP_ID = bytes(range(32))
+PUBLIC_KEY = OPTIMISTIC.compute_public_key(b"\x01" * 32)
+
+
+def _settings(data_dir: Path, **overrides: object) -> FollowerSettings:
+    values: dict[str, object] = {
+        "l1_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "rollup_id": ROLLUP_ID,
+        "data_dir": data_dir,
+        "poll_interval": 0.05,
+    }
+    values.update(overrides)
+    return FollowerSettings(**values)  # type: ignore[arg-type]
+
+
+class _Client:
+    """Synchronous GETs against the ASGI app (no server, no lifespan)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://follower") as c:
+                return await c.get(path, params=params)
+
+        return asyncio.run(call())
+
+
+def test_the_app_before_the_rollup_is_seen(tmp_path: Path) -> None:
+    follower = Follower(_settings(tmp_path)).open()
+    try:
+        client = _Client(create_follower_app(follower, manage_lifecycle=False))
+        status = client.get("/v1/status").json()
+        assert status["mode"] == "follower"
+        assert status["derivation"]["ready"] is False
+        assert status["heads"]["safe"] == {"batch": None, "state_root": None, "soft_index": None}
+        response = client.get("/v1/accounts/0")
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "not_ready"
+        assert client.get("/v1/batches").json() == {"batches": []}
+        assert client.get("/v1/findings").json() == {"findings": [], "unavailable": None}
+        assert client.get("/healthz").json() == {"status": "ok"}
+    finally:
+        follower.close()
+
+
+def test_an_unreachable_l1_degrades_without_crashing(tmp_path: Path) -> None:
+    follower = Follower(_settings(tmp_path)).open()
+    follower.start()
+    try:
+        deadline = time.monotonic() + 10
+        while follower.poll_error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert follower.poll_error is not None
+        client = _Client(create_follower_app(follower, manage_lifecycle=False))
+        assert client.get("/healthz").json() == {"status": "degraded"}
+        assert client.get("/v1/status").json()["derivation"]["poll_error"]
+        assert follower._thread is not None and follower._thread.is_alive()
+    finally:
+        follower.close()
+
+
+def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
+    follower = Follower(_settings(tmp_path)).open()
+    config = RollupConfig(0, ROLLUP_ID, 0, TEST, OPTIMISTIC)
+    genesis = create_genesis_state(config)
+    after = create_genesis_state(config, [Account(PUBLIC_KEY, 5, 1)])
+    params = RollupState(0, bytes(32), 1, 4, 6, 20, "test", 1, after.get_root(), 1, 0)
+    commitment = BatchCommitment(
+        0, genesis.get_root(), after.get_root(), bytes(32), 1, 0, 1, bytes(32), (b"\x01" * 32,)
+    )
+    follower.config, follower.genesis = config, genesis
+    follower.chain.params, follower.chain.creation_block = params, 3
+    follower.chain.next_block = 9
+    follower.chain.hashes = {7: b"\x07" * 32, 8: b"\x08" * 32}
+    follower.chain.deposits = {0: (L1Deposit(bytes(36), 0, PUBLIC_KEY, 5), 5)}
+    batch = FollowedBatch(
+        number=0,
+        commitment=commitment,
+        block_number=6,
+        block_hash=b"\x06" * 32,
+        l1_tx_hash=b"\xaa" * 32,
+        pre_root=genesis.get_root(),
+        derived_root=after.get_root(),
+        tx_count=1,
+        first_soft_index=0,
+        tx_hashes=(b"\xbb" * 32,),
+        findings=(("new_root", "claims x, derived y"),),
+        withdrawals=(FollowedWithdrawal(0, b"\xbb" * 32, 0, 0, bytes(20), 3, b"\xcc" * 32),),
+        state=after,
+    )
+    follower.chain.batches = [batch]
+    follower._persist()
+    follower.close()
+
+    restored = Follower(_settings(tmp_path)).open()
+    try:
+        assert restored.chain == follower.chain
+        assert restored.resumed == {
+            "from_block": 9,
+            "batches": 1,
+            "snapshot": str(tmp_path / "follower.json"),
+        }
+        client = _Client(create_follower_app(restored, manage_lifecycle=False))
+        assert client.get("/v1/accounts/0").json()["balance"] == 5
+        assert client.get("/v1/findings").json()["findings"][0]["batch"] == 0
+        assert (
+            client.get("/v1/withdrawals", params={"account": 0}).json()["withdrawals"][0]["amount"]
+            == 3
+        )
+    finally:
+        restored.close()
+    with pytest.raises(ValueError, match="follows rollup"):
+        Follower(_settings(tmp_path, rollup_id=bytes(32))).open()
+
+
+def test_two_followers_never_share_a_data_dir(tmp_path: Path) -> None:
+    first = Follower(_settings(tmp_path)).open()
+    try:
+        with pytest.raises(StartupError):
+            Follower(_settings(tmp_path)).open()
+    finally:
+        first.close()
