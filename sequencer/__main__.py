@@ -43,8 +43,49 @@ def main(
     max_request_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
     max_bulk: Annotated[int | None, typer.Option(help="transactions per bulk request")] = None,
     log_level: Annotated[str | None, typer.Option(help="logging level")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="follower mode: derive from L1, serve the read API")
+    ] = False,
+    l1: Annotated[str | None, typer.Option("--l1", help="follower: L1 node URL")] = None,
+    from_block: Annotated[
+        int, typer.Option(help="follower: first L1 block to scan without a snapshot")
+    ] = 0,
+    poll_interval: Annotated[float, typer.Option(help="follower: L1 poll interval (s)")] = 1.0,
+    proposer_key: Annotated[
+        str | None, typer.Option(help="with --l1: the proposer's L1 key (hex or devnet:N)")
+    ] = None,
+    challenge_window: Annotated[int | None, typer.Option(help="deploy: L1 blocks")] = None,
+    forced_inclusion_window: Annotated[int | None, typer.Option(help="deploy: L1 blocks")] = None,
+    escape_timeout: Annotated[int | None, typer.Option(help="deploy: L1 blocks")] = None,
+    bond: Annotated[int | None, typer.Option(help="deploy: batch bond (shannons)")] = None,
+    safe_confirmations: Annotated[
+        int | None, typer.Option(help="L1 blocks on a safe batch")
+    ] = None,
+    deposit_confirmations: Annotated[
+        int | None, typer.Option(help="L1 confirmations before a deposit is credited")
+    ] = None,
 ) -> None:
     """Run the sequencer (flags override ROLLCOURT_SEQ_* environment variables)."""
+    if follow:
+        from sequencer.follower import run_follower
+
+        if l1 is None or rollup_id is None:
+            typer.echo("error: --follow needs --l1 URL and --rollup-id HEX", err=True)
+            raise typer.Exit(2)
+        raise typer.Exit(
+            run_follower(
+                l1_url=l1,
+                rollup_id=rollup_id,
+                data_dir=data_dir or Path("./devnet-data/follower"),
+                from_block=from_block,
+                host=host or "127.0.0.1",
+                port=port or 8210,
+                poll_interval=poll_interval,
+                genesis_accounts=genesis_accounts,
+                fee_account=fee_account or 0,
+                log_level=log_level or "info",
+            )
+        )
     from sequencer.app import create_app
     from sequencer.config import SequencerConfig
     from sequencer.service import Sequencer
@@ -70,6 +111,14 @@ def main(
             "max_request_bytes": max_request_bytes,
             "max_bulk": max_bulk,
             "log_level": log_level,
+            "l1_url": l1,
+            "proposer_key": proposer_key,
+            "challenge_window": challenge_window,
+            "forced_inclusion_window": forced_inclusion_window,
+            "escape_timeout": escape_timeout,
+            "bond": bond,
+            "safe_confirmations": safe_confirmations,
+            "deposit_confirmations": deposit_confirmations,
         }.items()
         if value is not None
     }

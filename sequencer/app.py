@@ -297,8 +297,49 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
             raise Rejected("invalid_hash", str(exc)) from None
         entry = lookup_entry(raw)
         if entry is None:
+            with seq.store.read() as conn:
+                deposits = seq.store.list_deposits(conn, tx_hash=raw, limit=1)
+            if deposits:
+                return deposit_view(deposits[0])
             raise Rejected("not_found", f"no transaction {tx_hash}", 404)
         return tx_view(entry)
+
+    # ------------------------------------------------------------------ L1 deposits
+    def deposit_view(row: dict[str, Any]) -> dict[str, Any]:
+        """A credited L1 deposit: its L2 ``Deposit`` transaction and where it stands."""
+        batch = None
+        if row["batch_number"] is not None:
+            with seq.store.read() as conn:
+                record = seq.store.get_batch(conn, row["batch_number"])
+            if record is not None:
+                batch = {"number": record.number, "status": record.status}
+        status = "soft"
+        if batch is not None and batch["status"] in ("safe", "final"):
+            status = batch["status"]
+        return {
+            "hash": _hx(row["tx_hash"]),
+            "status": status,
+            "kind": "deposit",
+            "deposit_index": row["deposit_index"],
+            "to_index": row["to_index"],
+            "amount": row["amount"],
+            "public_key": _hx(row["public_key"]),
+            "l1_out_point": {
+                "tx_hash": _hx(row["out_point"][:32]),
+                "index": int.from_bytes(row["out_point"][32:], "little"),
+            },
+            "l1_block": row["l1_block"],
+            "soft_index": row["soft_index"],
+            "batch": batch,
+        }
+
+    @app.get("/v1/deposits", summary="L1 deposits credited on L2, in queue order")
+    def list_deposits(
+        start: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)
+    ) -> dict[str, Any]:
+        with seq.store.read() as conn:
+            rows = seq.store.list_deposits(conn, start, limit)
+        return {"deposits": [deposit_view(r) for r in rows]}
 
     # ------------------------------------------------------------------ accounts
     def account_index(index: int) -> int:
@@ -439,14 +480,29 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
                     "status": view["status"],
                     "batch": view["batch"],
                     **(receipt.get("withdrawal") or {}),
+                    **withdrawal_l1_view(entry, view),
                 }
             )
         return {"withdrawals": out}
+
+    def withdrawal_l1_view(entry: TxEntry, view: dict[str, Any]) -> dict[str, Any]:
+        """The withdrawal's L1 cell once its batch is posted, and whether it can be claimed
+        (the batch is final: the challenge window has passed since its L1 commit)."""
+        l1_tx_hash = view["l1_tx_hash"]
+        if l1_tx_hash is None or entry.batch_number is None or entry.position is None:
+            return {"l1_out_point": None, "claimable": False}
+        with seq.store.read() as conn:
+            before = seq.store.count_withdrawals_before(conn, entry.batch_number, entry.position)
+        return {
+            "l1_out_point": {"tx_hash": l1_tx_hash, "index": 2 + before},
+            "claimable": view["status"] == "final",
+        }
 
     # ------------------------------------------------------------------ status
     @app.get("/v1/status", summary="Soft, safe and final heads")
     def get_status() -> dict[str, Any]:
         heads = seq.get_heads()
+        health, reasons = seq.health()
         return {
             "chain_id": seq.config.chain_id,
             "rollup_id": _hx(seq.config.rollup_id),
@@ -458,11 +514,15 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
             "unbatched": len(seq.executor.unbatched),
             "poster": seq.poster.name,
             "batcher_error": seq.batcher.last_error,
+            "health": health,
+            "degraded_reasons": reasons,
+            "deposits_credited": len(seq.credited_deposits),
         }
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok" if seq.batcher.last_error is None else "degraded"}
+        health, reasons = seq.health()
+        return {"status": health, "reasons": reasons}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -158,6 +157,9 @@ class Batcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        #: Cap of the exponential backoff after failed rounds (catalogue R6), seconds.
+        self.max_backoff = 30.0
+        self.failures = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
@@ -180,9 +182,13 @@ class Batcher:
                         return
                 self.host.advance_batches()
                 self.last_error = None
+                self.failures = 0
             except Exception as exc:  # keep the loop alive; the error is visible in /v1/status
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("batcher round failed")
-                time.sleep(1.0)
+                self.failures += 1
+                delay = min(0.5 * 2 ** min(self.failures, 16), self.max_backoff)
+                log.warning("batcher round failed (retry in %.1fs): %s", delay, self.last_error)
+                log.debug("batcher failure", exc_info=True)
+                self._stop.wait(delay)
             self._wake.wait(self.tick)
             self._wake.clear()

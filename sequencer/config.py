@@ -26,6 +26,7 @@ __all__ = [
     "DEVNET_GENESIS_BALANCE",
     "SequencerConfig",
     "load_genesis_accounts",
+    "parse_private_key",
 ]
 
 #: The devnet rollup's chain id and rollup id until the bridge derives the rollup id from the
@@ -52,8 +53,10 @@ class SequencerConfig(BaseSettings):
     #: ``[{"public_key": "0x..", "balance": n}, ...]`` (account i = entry i).
     genesis_accounts: str = "devnet"
     chain_id: int = Field(default=DEFAULT_CHAIN_ID, ge=0, lt=1 << 32)
-    #: 32 bytes, hex (with or without 0x).
-    rollup_id: str = DEFAULT_ROLLUP_ID
+    #: 32 bytes, hex (with or without 0x).  Without an L1 (``l1_url``) the default is the devnet
+    #: rollup id; with one, ``None`` means "the rollup this data dir deployed" (deployed on first
+    #: start with the windows below and the sequencer's genesis root, then kept in the store).
+    rollup_id: str | None = None
     #: The sequencer's L2 account, credited with every fee (devnet: key 0's account).
     fee_account: int = Field(default=0, ge=0, lt=1 << 32)
     preset: str = "devnet"
@@ -76,9 +79,31 @@ class SequencerConfig(BaseSettings):
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = "info"
 
+    # ---------------------------------------------------------------- the L1 (sequencer.poster)
+    #: JSON-RPC URL of an L1 node; unset: no L1 (``NullPoster``, devnet genesis accounts).
+    l1_url: str | None = None
+    #: The proposer's L1 private key: 32 bytes hex, or ``devnet:N`` (devnet key N).
+    proposer_key: str | None = None
+    #: Rollup deployment parameters (used only when this data dir deploys the rollup).
+    challenge_window: int = Field(default=100, ge=1, lt=1 << 56)
+    forced_inclusion_window: int = Field(default=200, ge=1, lt=1 << 56)
+    escape_timeout: int = Field(default=1_000, ge=1, lt=1 << 56)
+    bond: int = Field(default=500 * SHANNONS_PER_CKB, ge=0, lt=1 << 64)
+    #: A posted batch is ``safe`` once its L1 transaction has this many blocks on top.
+    safe_confirmations: int = Field(default=3, ge=0)
+    #: A deposit is credited on L2 once its L1 block has this many confirmations (itself
+    #: included): the sequencer's guard against L1 reorgs of deposits (catalogue B2).
+    deposit_confirmations: int = Field(default=3, ge=1)
+    #: Seconds between L1 polls (deposit watcher, poster) when nothing fails.
+    l1_poll_interval: float = Field(default=1.0, gt=0)
+    #: Cap of the exponential backoff after L1 failures (catalogue R6), seconds.
+    l1_max_backoff: float = Field(default=30.0, gt=0)
+
     @field_validator("rollup_id")
     @classmethod
-    def _check_rollup_id(cls, value: str) -> str:
+    def _check_rollup_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         raw = value.removeprefix("0x")
         try:
             decoded = bytes.fromhex(raw)
@@ -94,10 +119,24 @@ class SequencerConfig(BaseSettings):
         get_preset(value)
         return value
 
-    def rollup_config(self) -> RollupConfig:
+    @field_validator("proposer_key")
+    @classmethod
+    def _check_proposer_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_private_key(value)
+        return value
+
+    def proposer_private_key(self) -> bytes:
+        if self.proposer_key is None:
+            raise ValueError("proposer_key is required with an L1 (l1_url)")
+        return parse_private_key(self.proposer_key)
+
+    def rollup_config(self, rollup_id: bytes | None = None) -> RollupConfig:
+        if rollup_id is None:
+            rollup_id = bytes.fromhex(self.rollup_id or DEFAULT_ROLLUP_ID)
         return RollupConfig(
             chain_id=self.chain_id,
-            rollup_id=bytes.fromhex(self.rollup_id),
+            rollup_id=rollup_id,
             fee_account=self.fee_account,
             preset=get_preset(self.preset),
             profile=OPTIMISTIC,
@@ -112,7 +151,31 @@ class SequencerConfig(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'sequencer.sqlite').resolve()}"
 
     def genesis(self) -> list[Account]:
+        """The genesis accounts.  With an L1 the ``devnet`` accounts are not used: every L2
+        balance must be backed by the rollup's custodian, so the genesis is empty (balances
+        come from deposits); a JSON file is still honoured (deployed with its root)."""
+        if self.l1_url is not None and self.genesis_accounts == "devnet":
+            return []
         return load_genesis_accounts(self.genesis_accounts)
+
+
+def parse_private_key(value: str) -> bytes:
+    """``devnet:N`` or 32 bytes of hex (``ValueError`` otherwise)."""
+    if value.startswith("devnet:"):
+        try:
+            index = int(value.removeprefix("devnet:"))
+        except ValueError:
+            raise ValueError(f"bad devnet key {value!r}: devnet:N with N an integer") from None
+        if not 0 <= index < len(DEVNET_KEYS):
+            raise ValueError(f"devnet key index {index} out of range 0..{len(DEVNET_KEYS) - 1}")
+        return DEVNET_KEYS[index].private_key
+    try:
+        key = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise ValueError("proposer_key must be hex or devnet:N") from None
+    if len(key) != 32:
+        raise ValueError(f"proposer_key must be 32 bytes, got {len(key)}")
+    return key
 
 
 def load_genesis_accounts(source: str) -> list[Account]:

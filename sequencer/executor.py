@@ -8,6 +8,9 @@ derivation trace by construction and the soft post-roots are checked against it.
 
 No I/O here: the service persists what this computes, and rebuilds it on restart with
 ``restore`` (a batch snapshot, then a replay of the soft transactions after it).
+
+L1 deposits (``sequencer.l1watch``) are soft transactions like any other (``DepositEntry``):
+``deposits`` is the L1 deposit queue by index, passed to every application of the STF.
 """
 
 from __future__ import annotations
@@ -18,11 +21,47 @@ from dataclasses import dataclass
 from l2.config import RollupConfig
 from l2.state import L2State
 from l2.stf import BatchResult, Receipt, apply_batch, apply_transaction
-from l2.tx import Transaction
+from l2.tx import Deposit, L1Deposit, Transaction
 from sequencer.entries import TxEntry
 from sequencer.errors import StartupError
 
-__all__ = ["BatchCut", "Executed", "SoftExecutor"]
+__all__ = ["BatchCut", "DepositEntry", "Executed", "SoftEntry", "SoftExecutor"]
+
+
+@dataclass(slots=True)
+class DepositEntry:
+    """An L1 deposit executed as an L2 ``Deposit`` (always ``soft`` once it exists: deposits are
+    never queued, replaced or dropped)."""
+
+    hash: bytes
+    tx: Deposit
+    record: bytes
+    status: str
+    received_at: float
+    soft_index: int | None = None
+    post_root: bytes | None = None
+    receipt: str | None = None
+    error: str | None = None
+    replaced_by: bytes | None = None
+    batch_number: int | None = None
+    position: int | None = None
+    #: The L1 deposit cell's serialized out point (36 bytes).
+    out_point: bytes = b""
+
+    @property
+    def sender(self) -> int:
+        return self.tx.to_index
+
+    @property
+    def nonce(self) -> int:
+        return self.tx.deposit_index
+
+    @property
+    def fee(self) -> int:
+        return 0
+
+
+SoftEntry = TxEntry | DepositEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +77,7 @@ class BatchCut:
 
     generation: int
     first_soft_index: int
-    entries: tuple[TxEntry, ...]
+    entries: tuple[SoftEntry, ...]
     result: BatchResult
     post_state: L2State
 
@@ -52,19 +91,21 @@ class SoftExecutor:
         #: Soft index of ``unbatched[0]`` (= first index no sealed batch holds).
         self.base_soft_index = 0
         self.next_soft_index = 0
-        self.unbatched: list[TxEntry] = []
+        self.unbatched: list[SoftEntry] = []
+        #: The L1 deposit queue by index (what the L1 has made available to the soft state).
+        self.deposits: dict[int, L1Deposit] = {}
         #: Bumped by ``restore``: a cut computed before a restore must not be confirmed after.
         self.generation = 0
 
     # ------------------------------------------------------------------ execution
     def execute(self, tx: Transaction) -> Executed:
         """Apply ``tx`` to the soft state; an ``l2`` error leaves everything unchanged."""
-        receipt = apply_transaction(self.state, tx, self.config)
+        receipt = apply_transaction(self.state, tx, self.config, self.deposits)
         executed = Executed(self.next_soft_index, receipt, self.state.get_root())
         self.next_soft_index += 1
         return executed
 
-    def note_unbatched(self, entry: TxEntry) -> None:
+    def note_unbatched(self, entry: SoftEntry) -> None:
         self.unbatched.append(entry)
 
     # ------------------------------------------------------------------ batches
@@ -76,7 +117,7 @@ class SoftExecutor:
         if not entries:
             return None
         post_state = self.base.copy()
-        result = apply_batch(post_state, [e.record for e in entries], self.config)
+        result = apply_batch(post_state, [e.record for e in entries], self.config, self.deposits)
         if result.rejections:
             raise RuntimeError(f"a soft transaction failed on re-execution: {result.rejections[0]}")
         for entry, root in zip(entries, result.roots, strict=True):
@@ -98,7 +139,7 @@ class SoftExecutor:
         return True
 
     # ------------------------------------------------------------------ restart
-    def restore(self, base: L2State, base_soft_index: int, soft: Sequence[TxEntry]) -> None:
+    def restore(self, base: L2State, base_soft_index: int, soft: Sequence[SoftEntry]) -> None:
         """Rebuild from a batch snapshot (or genesis) and the soft transactions after it, in
         soft-index order, checking each stored post-root (``StartupError`` on any mismatch)."""
         state = base.copy()
@@ -109,7 +150,7 @@ class SoftExecutor:
                     f"soft index {expected} is missing from the store (found {entry.soft_index})"
                 )
             try:
-                apply_transaction(state, entry.tx, self.config)
+                apply_transaction(state, entry.tx, self.config, self.deposits)
             except Exception as exc:
                 raise StartupError(
                     f"stored soft transaction {entry.hash.hex()} no longer applies: {exc}"

@@ -7,6 +7,10 @@ memory never runs ahead of what is durable.
 
 Restart: the soft state is the last sealed batch's snapshot plus a replay of the soft
 transactions after it (post-roots checked), and the pending queues are reloaded.
+
+With an L1 (``settings.l1_url``): ``open`` finds or deploys the rollup (its id is kept in the
+store's meta), the ``L1Poster`` posts sealed batches and the ``DepositWatcher`` credits L1
+deposits (``credit_deposits``: each deposit cell once, committed before it counts).
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from l2.config import RollupConfig
 from l2.state import L2State, create_genesis_state
-from l2.tx import Transaction
+from l2.tx import Deposit, L1Deposit, Transaction, compute_tx_hash, encode_record
 from sequencer.batcher import (
     Batcher,
     BatchPoster,
@@ -36,9 +41,9 @@ from sequencer.batcher import (
 )
 from sequencer.config import SequencerConfig
 from sequencer.crash import DataDirLock, crashpoint
-from sequencer.entries import BatchRecord, TxEntry
+from sequencer.entries import BatchRecord, TxEntry, receipt_to_json
 from sequencer.errors import Rejected, StartupError, Unavailable
-from sequencer.executor import SoftExecutor
+from sequencer.executor import DepositEntry, SoftExecutor
 from sequencer.mempool import Admission, Mempool, MempoolPolicy
 from sequencer.store import Store
 
@@ -72,8 +77,23 @@ class Sequencer:
         self._locks: list[DataDirLock] = []
         self._store: Store | None = None
         self._pg_lock_conn: Connection | None = None
-        self.genesis = create_genesis_state(self.config, settings.genesis())
-        self.executor = SoftExecutor(self.config, self.genesis)
+        self._build_core(self.config)
+        #: The L1 deposit watcher (``sequencer.l1watch``), when an L1 is configured.
+        self.watcher: Any = None
+        #: Out points (36 bytes) of the L1 deposits already credited (catalogue B1).
+        self.credited_deposits: set[bytes] = set()
+        self.batcher = Batcher(self)
+        self.next_batch_number = 0
+        #: Monotonic time the oldest unbatched soft transaction was executed (or restored).
+        self._oldest_unbatched: float | None = None
+        self.counters: dict[str, int] = {"accepted": 0, "duplicates": 0, "sealed_batches": 0}
+        self.rejections: dict[str, int] = {}
+
+    def _build_core(self, config: RollupConfig) -> None:
+        settings = self.settings
+        self.config = config
+        self.genesis = create_genesis_state(config, settings.genesis())
+        self.executor = SoftExecutor(config, self.genesis)
         self.mempool = Mempool(
             self.executor,
             MempoolPolicy(
@@ -85,12 +105,6 @@ class Sequencer:
             ),
             self._lookup,
         )
-        self.batcher = Batcher(self)
-        self.next_batch_number = 0
-        #: Monotonic time the oldest unbatched soft transaction was executed (or restored).
-        self._oldest_unbatched: float | None = None
-        self.counters: dict[str, int] = {"accepted": 0, "duplicates": 0, "sealed_batches": 0}
-        self.rejections: dict[str, int] = {}
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -109,14 +123,22 @@ class Sequencer:
             if db_path.parent != data_dir.resolve():
                 self._locks.append(DataDirLock(Path(str(db_path) + ".lock")).acquire())
         self._store = Store(url, self.config)
+        if self.settings.l1_url is not None:
+            from sequencer.poster import bootstrap_l1
+
+            bootstrap_l1(self)
         self._check_identity()
         self._rebuild()
         return self
 
     def start(self) -> None:
         self.batcher.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
         self.batcher.stop()
         if self._pg_lock_conn is not None:
             self._pg_lock_conn.close()
@@ -175,6 +197,9 @@ class Sequencer:
                 self.next_batch_number = latest.number + 1
             soft = store.load_soft_txs(conn, base_index)
             pending = store.load_pending(conn)
+            deposits = store.load_deposits(conn)
+        self.executor.deposits = {d.deposit_index: d for d in deposits}
+        self.credited_deposits = {d.out_point for d in deposits}
         self.executor.restore(base, base_index, soft)
         self.mempool.restore(pending)
         touched = self.mempool.take_touched()
@@ -218,6 +243,97 @@ class Sequencer:
             if len(self.executor.unbatched) >= self.batch_max_txs:
                 self.batcher.wake()
         return results
+
+    # ------------------------------------------------------------------ L1 deposits
+    def credit_deposits(self, deposits: list[tuple[L1Deposit, int]]) -> int:
+        """Execute L1 deposits (``(deposit, L1 block)``, in queue order) as soft ``Deposit``
+        transactions and commit them; returns how many were credited.
+
+        A deposit whose out point was already credited is skipped (B1: also across restarts,
+        where the store is the source of truth, and by the ``deposits`` table's unique out
+        point); one whose index is not the soft state's next deposit index stops the round
+        (deposits are consumed strictly in order).  Each deposit is credited to the account
+        holding its key, or to a new account."""
+        credited: list[tuple[DepositEntry, L1Deposit, int]] = []
+        with self._lock:
+            for deposit, l1_block in deposits:
+                if deposit.out_point in self.credited_deposits:
+                    continue
+                state = self.executor.state
+                if deposit.deposit_index != state.next_deposit_index:
+                    log.warning(
+                        "deposit %d is not next (the soft state expects %d); waiting",
+                        deposit.deposit_index,
+                        state.next_deposit_index,
+                    )
+                    break
+                to_index = next(
+                    (
+                        i
+                        for i, a in enumerate(state.get_accounts())
+                        if a.public_key == deposit.public_key
+                    ),
+                    state.next_account_index,
+                )
+                tx = Deposit(deposit.deposit_index, to_index, deposit.amount, deposit.public_key)
+                self.executor.deposits[deposit.deposit_index] = deposit
+                try:
+                    executed = self.executor.execute(tx)
+                except Exception as exc:
+                    del self.executor.deposits[deposit.deposit_index]
+                    log.error("L1 deposit %d cannot be credited: %s", deposit.deposit_index, exc)
+                    break
+                entry = DepositEntry(
+                    hash=compute_tx_hash(tx, self.config),
+                    tx=tx,
+                    record=encode_record(tx),
+                    status="soft",
+                    received_at=time.time(),
+                    soft_index=executed.soft_index,
+                    post_root=executed.post_root,
+                    receipt=receipt_to_json(executed.receipt, self.config),
+                    out_point=deposit.out_point,
+                )
+                self.executor.note_unbatched(entry)
+                self.credited_deposits.add(deposit.out_point)
+                credited.append((entry, deposit, l1_block))
+            if not credited:
+                return 0
+            try:
+                with self.store.begin() as conn:
+                    for entry, deposit, l1_block in credited:
+                        self.store.save_txs(conn, [entry])
+                        self.store.insert_deposit(conn, deposit, l1_block, entry.hash)
+            except SQLAlchemyError as exc:
+                log.exception("deposit commit failed; rebuilding the soft state from the store")
+                self._rebuild()
+                raise Unavailable(f"storage failure, no deposit was credited: {exc}") from None
+            crashpoint("after_deposit_commit")
+            if self._oldest_unbatched is None:
+                self._oldest_unbatched = time.monotonic()
+            if len(self.executor.unbatched) >= self.batch_max_txs:
+                self.batcher.wake()
+        for entry, deposit, l1_block in credited:
+            log.info(
+                "credited L1 deposit %d (%d shannons, L1 block %d) to account %d",
+                deposit.deposit_index,
+                deposit.amount,
+                l1_block,
+                entry.tx.to_index,
+            )
+        return len(credited)
+
+    def health(self) -> tuple[str, list[str]]:
+        """``ok`` or ``degraded`` with the reasons (batcher/poster and L1 watcher errors)."""
+        reasons = []
+        if self.batcher.last_error is not None:
+            reasons.append(f"batcher: {self.batcher.last_error}")
+        poster_error = getattr(self.poster, "last_error", None)
+        if poster_error is not None:
+            reasons.append(f"poster: {poster_error}")
+        if self.watcher is not None and self.watcher.last_error is not None:
+            reasons.append(f"l1 watcher: {self.watcher.last_error}")
+        return ("degraded" if reasons else "ok"), reasons
 
     # ------------------------------------------------------------------ batches
     def seal_due_batch(self, force: bool = False) -> SealedBatch | None:
@@ -285,6 +401,11 @@ class Sequencer:
                 if l1_tx_hash is None:
                     return  # in order: a later batch never goes before an earlier one
                 status = "posted"
+                # Recorded at once: the L1 transaction is out (R2, crash point after_l1_submit
+                # in the poster; a restart reconciles with the rollup cell and the scan).
+                with self.store.begin() as conn:
+                    self.store.update_batch(conn, record.number, status, l1_tx_hash)
+                record = replace(record, status=status, l1_tx_hash=l1_tx_hash)
             status = self.poster.status(
                 SealedBatch(
                     batch.number,
@@ -296,16 +417,21 @@ class Sequencer:
                     l1_tx_hash,
                 )
             )
+            if status == "sealed":
+                l1_tx_hash = None  # dropped by an L1 reorg: posted again next round
             if status != record.status or l1_tx_hash != record.l1_tx_hash:
                 with self.store.begin() as conn:
                     self.store.update_batch(conn, record.number, status, l1_tx_hash)
+                log.info("batch %d: %s -> %s", record.number, record.status, status)
+            if status == "sealed":
+                return  # in order: the next batch waits until this one is on L1 again
 
     def load_sealed_batch(self, record: BatchRecord) -> SealedBatch:
         from l2.batch import BatchCommitment
 
         with self.store.read() as conn:
             hashes = self.store.get_batch_tx_hashes(conn, record.number)
-            entries = [self.store.get_tx(conn, h) for h in hashes]
+            entries = [self.store.get_soft_entry(conn, h) for h in hashes]
         return SealedBatch(
             number=record.number,
             commitment=BatchCommitment.deserialize(record.commitment),

@@ -10,7 +10,7 @@ positions of the soft chain, and each batch owns a contiguous range of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,8 +36,9 @@ from sqlalchemy import (
 )
 
 from l2.config import RollupConfig
-from l2.tx import Transfer, Withdraw, decode_record
+from l2.tx import Deposit, L1Deposit, Withdraw, decode_record
 from sequencer.entries import BatchRecord, TxEntry
+from sequencer.executor import DepositEntry, SoftEntry
 
 __all__ = ["Store"]
 
@@ -78,6 +79,19 @@ batches = Table(
     Column("state", LargeBinary, nullable=False),
     Column("l1_tx_hash", LargeBinary(32)),
     Column("sealed_at", Float, nullable=False),
+)
+
+#: L1 deposits credited on L2 (catalogue B1): one row per deposit cell (``out_point`` unique),
+#: written in the same database transaction as its soft ``Deposit`` row (``tx_hash``).
+deposits = Table(
+    "deposits",
+    metadata,
+    Column("deposit_index", BigInteger, primary_key=True),
+    Column("out_point", LargeBinary(36), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("l1_block", BigInteger, nullable=False),
+    Column("tx_hash", LargeBinary(32), nullable=False, unique=True),
 )
 
 meta = Table(
@@ -140,14 +154,14 @@ class Store:
 
     # ------------------------------------------------------------------ transactions
     @staticmethod
-    def _tx_values(entry: TxEntry) -> dict[str, Any]:
+    def _tx_values(entry: SoftEntry) -> dict[str, Any]:
         tx = entry.tx
         return {
             "record": entry.record,
             "kind": int(tx.kind),
-            "sender": tx.from_index,
-            "nonce": tx.nonce,
-            "fee": tx.fee,
+            "sender": entry.sender,
+            "nonce": entry.nonce,
+            "fee": entry.fee,
             "l1_recipient": tx.l1_recipient if isinstance(tx, Withdraw) else None,
             "status": entry.status,
             "soft_index": entry.soft_index,
@@ -160,7 +174,7 @@ class Store:
             "received_at": entry.received_at,
         }
 
-    def save_txs(self, conn: Connection, entries: list[TxEntry]) -> None:
+    def save_txs(self, conn: Connection, entries: Sequence[SoftEntry]) -> None:
         """Insert or update each entry (by hash), in order."""
         for entry in entries:
             values = self._tx_values(entry)
@@ -171,9 +185,26 @@ class Store:
                 conn.execute(insert(transactions).values(hash=entry.hash, **values))
 
     def _entry(self, row: Any) -> TxEntry:
-        tx = decode_record(bytes(row.record), self.config.profile)
-        if not isinstance(tx, Transfer | Withdraw):  # only signed kinds are ever stored
+        entry = self._soft_entry(row)
+        if not isinstance(entry, TxEntry):
             raise RuntimeError(f"stored transaction {bytes(row.hash).hex()} is a deposit")
+        return entry
+
+    def _soft_entry(self, row: Any) -> SoftEntry:
+        tx = decode_record(bytes(row.record), self.config.profile)
+        if isinstance(tx, Deposit):
+            return DepositEntry(
+                hash=bytes(row.hash),
+                tx=tx,
+                record=bytes(row.record),
+                status=row.status,
+                received_at=row.received_at,
+                soft_index=row.soft_index,
+                post_root=None if row.post_root is None else bytes(row.post_root),
+                receipt=row.receipt,
+                batch_number=row.batch_number,
+                position=row.position,
+            )
         return TxEntry(
             hash=bytes(row.hash),
             tx=tx,
@@ -190,16 +221,82 @@ class Store:
         )
 
     def get_tx(self, conn: Connection, tx_hash: bytes) -> TxEntry | None:
+        """A signed transaction by hash (``None`` for unknown hashes and for deposits)."""
         row = conn.execute(select(transactions).where(transactions.c.hash == tx_hash)).first()
-        return None if row is None else self._entry(row)
+        if row is None or row.kind == int(Deposit.kind):
+            return None
+        return self._entry(row)
 
-    def load_soft_txs(self, conn: Connection, from_soft_index: int) -> list[TxEntry]:
+    def get_soft_entry(self, conn: Connection, tx_hash: bytes) -> SoftEntry | None:
+        row = conn.execute(select(transactions).where(transactions.c.hash == tx_hash)).first()
+        return None if row is None else self._soft_entry(row)
+
+    def load_soft_txs(self, conn: Connection, from_soft_index: int) -> list[SoftEntry]:
         rows = conn.execute(
             select(transactions)
             .where(transactions.c.soft_index >= from_soft_index)
             .order_by(transactions.c.soft_index)
         )
-        return [self._entry(row) for row in rows]
+        return [self._soft_entry(row) for row in rows]
+
+    # ------------------------------------------------------------------ deposits
+    def insert_deposit(
+        self, conn: Connection, deposit: L1Deposit, l1_block: int, tx_hash: bytes
+    ) -> None:
+        conn.execute(
+            insert(deposits).values(
+                deposit_index=deposit.deposit_index,
+                out_point=deposit.out_point,
+                public_key=deposit.public_key,
+                amount=deposit.amount,
+                l1_block=l1_block,
+                tx_hash=tx_hash,
+            )
+        )
+
+    def list_deposits(
+        self, conn: Connection, start: int = 0, limit: int = 100, tx_hash: bytes | None = None
+    ) -> list[dict[str, Any]]:
+        """Credited deposits with their soft transaction's account, soft index and batch."""
+        query = select(
+            deposits,
+            transactions.c.soft_index,
+            transactions.c.batch_number,
+            transactions.c.record,
+        ).join(transactions, transactions.c.hash == deposits.c.tx_hash)
+        if tx_hash is not None:
+            query = query.where(deposits.c.tx_hash == tx_hash)
+        rows = conn.execute(
+            query.where(deposits.c.deposit_index >= start)
+            .order_by(deposits.c.deposit_index)
+            .limit(limit)
+        )
+        out = []
+        for row in rows:
+            tx = decode_record(bytes(row.record), self.config.profile)
+            assert isinstance(tx, Deposit)
+            out.append(
+                {
+                    "deposit_index": row.deposit_index,
+                    "out_point": bytes(row.out_point),
+                    "public_key": bytes(row.public_key),
+                    "amount": row.amount,
+                    "l1_block": row.l1_block,
+                    "tx_hash": bytes(row.tx_hash),
+                    "to_index": tx.to_index,
+                    "soft_index": row.soft_index,
+                    "batch_number": row.batch_number,
+                }
+            )
+        return out
+
+    def load_deposits(self, conn: Connection) -> list[L1Deposit]:
+        """Every credited deposit, in queue order."""
+        rows = conn.execute(select(deposits).order_by(deposits.c.deposit_index))
+        return [
+            L1Deposit(bytes(r.out_point), r.deposit_index, bytes(r.public_key), r.amount)
+            for r in rows
+        ]
 
     def load_pending(self, conn: Connection) -> list[TxEntry]:
         rows = conn.execute(
@@ -234,6 +331,19 @@ class Store:
             query = query.where(transactions.c.l1_recipient == l1_recipient)
         rows = conn.execute(query.order_by(transactions.c.soft_index).limit(limit))
         return [self._entry(row) for row in rows]
+
+    def count_withdrawals_before(self, conn: Connection, batch_number: int, position: int) -> int:
+        """How many withdrawals the batch holds before ``position`` (the L1 withdrawal cells of
+        a SubmitBatch follow the batch's withdrawals in order)."""
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    transactions.c.batch_number == batch_number,
+                    transactions.c.kind == int(Withdraw.kind),
+                    transactions.c.position < position,
+                )
+            ).scalar_one()
+        )
 
     def count_by_status(self, conn: Connection) -> dict[str, int]:
         rows = conn.execute(

@@ -1,0 +1,410 @@
+"""The L1 poster: sealed batches become SubmitBatch transactions on the rollup's L1
+(docs/rollup-on-l1.md "SubmitBatch"; ``l2.client.bridge.RollupL1`` builds them).
+
+``L1Poster`` implements ``sequencer.batcher.BatchPoster``:
+
+- ``post(batch)``: only when the live rollup cell's ``next_batch_number`` is the batch's number
+  (batches go in order, one per L1 block); absorbs exactly the deposit cells of the batch's
+  ``deposit_start..deposit_end`` that are not pending forced ones (those are in the custodian
+  already), creates one withdrawal cell per withdrawal of the batch, carries the batch blobs as
+  sidecars and the bond in the batch cell.
+- R2 (crash between "sent" and "recorded"; crash point ``after_l1_submit``): before sending, the
+  built transaction's hash is written to the store's meta (``post_intent:<n>``).  On the next
+  ``post`` of that batch: if the rollup cell is already past it, the batch's SubmitBatch is
+  found by scanning the L1 and its commitment must equal ours (a different one is refused,
+  loudly: never a second, different batch for a number); if the intent transaction is still in
+  the pool or committed, it is the answer; otherwise it is built and sent again.
+- ``status(batch)``: ``posted`` (sent, not committed), ``safe`` (committed with at least
+  ``safe_confirmations`` blocks on top), ``final`` (the rollup's challenge window has passed
+  since its commit block: its withdrawals can be claimed).  A transaction the L1 no longer knows
+  (a reorg dropped it, the pool lost it) sends the batch back to ``sealed``: the next round
+  reconciles (scan) or posts it again.
+- R6: every L1 failure raises to the batcher, which keeps the error in ``/v1/status``
+  (``degraded``) and retries with capped exponential backoff; nothing in the store changes.
+
+``bootstrap_l1`` (called by ``Sequencer.open``) finds or deploys the rollup and wires the
+poster and the deposit watcher (``sequencer.l1watch``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from l1.ckb.hashes import compute_header_hash, compute_tx_hash
+from l1.ckb.types import OutPoint
+from l1.client import L1Client, L1RpcError
+from l1.core.scripts.rollup.layout import DepositArgs, WithdrawalEntry
+from l2.client.bridge import (
+    DepositCell,
+    RollupHandle,
+    RollupL1,
+    RollupParams,
+    RollupTxSeen,
+)
+from l2.config import RollupConfig
+from l2.state import create_genesis_state
+from l2.tx import L1Deposit, Withdraw, decode_record
+from sequencer.batcher import NullPoster, SealedBatch
+from sequencer.crash import crashpoint
+from sequencer.entries import BatchStatus
+from sequencer.errors import StartupError
+from sequencer.store import Store
+
+if TYPE_CHECKING:
+    from sequencer.service import Sequencer
+
+__all__ = ["L1Access", "L1Poster", "RollupInfo", "bootstrap_l1", "withdrawal_out_point"]
+
+log = logging.getLogger("sequencer.poster")
+
+ROLLUP_META = "l1_rollup"
+LIVE_TX_STATUSES = ("pending", "proposed", "committed")
+#: Outputs of a SubmitBatch: the rollup cell, the batch cell, then the withdrawal cells.
+FIRST_WITHDRAWAL_OUTPUT = 2
+
+
+def withdrawal_out_point(l1_tx_hash: bytes, withdrawal_position: int) -> OutPoint:
+    """The L1 withdrawal cell of the batch's ``withdrawal_position``-th withdrawal."""
+    return OutPoint(l1_tx_hash, FIRST_WITHDRAWAL_OUTPUT + withdrawal_position)
+
+
+@dataclass(frozen=True, slots=True)
+class RollupInfo:
+    """What the store's meta keeps about the rollup (``l1_rollup``)."""
+
+    rollup_id: bytes
+    #: The rollup cell's type script args (Type ID) and creation transaction, when known.
+    type_args: bytes | None
+    creation_tx: bytes | None
+    #: Scans start here (the tip when the rollup was deployed; 0 for a given rollup id).
+    start_block: int
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "rollup_id": self.rollup_id.hex(),
+                "type_args": None if self.type_args is None else self.type_args.hex(),
+                "creation_tx": None if self.creation_tx is None else self.creation_tx.hex(),
+                "start_block": self.start_block,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RollupInfo:
+        raw = json.loads(text)
+        return cls(
+            bytes.fromhex(raw["rollup_id"]),
+            None if raw["type_args"] is None else bytes.fromhex(raw["type_args"]),
+            None if raw["creation_tx"] is None else bytes.fromhex(raw["creation_tx"]),
+            int(raw["start_block"]),
+        )
+
+
+class L1Access:
+    """A ``RollupL1`` made on first use (the L1 may be down when the sequencer starts: R6) and
+    attached to the rollup's type script when known.  One per thread that uses it."""
+
+    def __init__(self, url: str, info: RollupInfo, timeout: float = 10.0) -> None:
+        self.url = url
+        self.info = info
+        self.timeout = timeout
+        self._l1: RollupL1 | None = None
+
+    def get(self) -> RollupL1:
+        if self._l1 is None:
+            client = L1Client(self.url, timeout=self.timeout)
+            try:
+                l1 = RollupL1(client)
+            except Exception:
+                client.close()
+                raise
+            info = self.info
+            if info.type_args is not None:
+                handle = RollupHandle(
+                    info.rollup_id,
+                    l1.script("rollup_state", info.type_args),
+                    info.creation_tx or bytes(32),
+                )
+                l1.attach(handle)
+            self._l1 = l1
+        return self._l1
+
+    def close(self) -> None:
+        if self._l1 is not None:
+            self._l1.client.close()
+            self._l1 = None
+
+
+class L1Poster:
+    """``BatchPoster`` over a real L1 (see the module docstring)."""
+
+    name = "l1"
+
+    def __init__(
+        self,
+        access: L1Access,
+        store: Store,
+        config: RollupConfig,
+        proposer_key: bytes,
+        *,
+        safe_confirmations: int,
+    ) -> None:
+        self.access = access
+        self.store = store
+        self.config = config
+        self.proposer_key = proposer_key
+        self.safe_confirmations = safe_confirmations
+        self.rollup_id = access.info.rollup_id
+        self._origin: bytes | None = None
+        self._challenge_window: int | None = None
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ BatchPoster
+    def get_l1_origin(self) -> bytes:
+        """The L1 tip's hash (the last one seen if the L1 is unreachable right now)."""
+        try:
+            self._origin = compute_header_hash(self.access.get().client.get_tip_header())
+        except Exception as exc:
+            if self._origin is None:
+                raise
+            log.warning("L1 tip unavailable (%s); the batch builds on the last one seen", exc)
+        return self._origin
+
+    def post(self, batch: SealedBatch) -> bytes | None:
+        l1 = self.access.get()
+        rollup = l1.find_rollup_cell(self.rollup_id)
+        on_l1 = rollup.state.next_batch_number
+        if on_l1 > batch.number:
+            return self._reconcile(l1, batch)
+        if on_l1 < batch.number:
+            return None  # the previous batch is not committed yet
+        intent = self._get_intent(batch.number)
+        if intent is not None:
+            status = self._tx_status(l1, intent)
+            if status in LIVE_TX_STATUSES:
+                log.warning(
+                    "batch %d: its L1 transaction 0x%s is already out (%s); not sending another",
+                    batch.number,
+                    intent.hex(),
+                    status,
+                )
+                return intent
+        commitment = batch.commitment
+        sidecars = l1.compute_sidecars(batch.compute_blobs(self.config))
+        if [s.versioned_hash for s in sidecars] != list(commitment.blob_versioned_hashes):
+            raise RuntimeError(f"batch {batch.number}: blob versioned hashes differ from its seal")
+        tx = l1.build_submit_batch(
+            self.rollup_id,
+            self.proposer_key,
+            commitment,
+            self._deposit_cells(l1, batch, rollup.state.next_deposit_index, rollup.state),
+            self._withdrawals(batch),
+            rollup=rollup,
+        )
+        tx_hash = compute_tx_hash(tx)
+        self._set_intent(batch.number, tx_hash)
+        try:
+            l1.send(tx, sidecars)
+        except L1RpcError:
+            if self._tx_status(l1, tx_hash) not in LIVE_TX_STATUSES:
+                raise
+        crashpoint("after_l1_submit")
+        log.info("batch %d posted in L1 transaction 0x%s", batch.number, tx_hash.hex())
+        return tx_hash
+
+    def status(self, batch: SealedBatch) -> BatchStatus:
+        if batch.l1_tx_hash is None:
+            return "sealed"
+        l1 = self.access.get()
+        tx_status = l1.client.call("get_transaction", "0x" + batch.l1_tx_hash.hex())["tx_status"]
+        status = tx_status["status"]
+        if status == "committed":
+            block = int(tx_status["block_number"], 16)
+            depth = l1.client.get_tip_block_number() - block
+            if depth >= self._get_challenge_window(l1):
+                return "final"
+            return "safe" if depth >= self.safe_confirmations else "posted"
+        if status in LIVE_TX_STATUSES:
+            return "posted"
+        log.warning(
+            "batch %d: L1 transaction 0x%s is %s (reorged out or dropped); it goes back to sealed",
+            batch.number,
+            batch.l1_tx_hash.hex(),
+            status,
+        )
+        return "sealed"
+
+    # ------------------------------------------------------------------ helpers
+    def _reconcile(self, l1: RollupL1, batch: SealedBatch) -> bytes:
+        """The rollup cell is past ``batch``: find its SubmitBatch on L1 (R2)."""
+        seen = self._find_batch_tx(l1, batch.number)
+        if seen is None:
+            raise RuntimeError(
+                f"the rollup cell is past batch {batch.number} but no SubmitBatch for it was found"
+            )
+        if seen.commitment != batch.commitment:
+            raise RuntimeError(
+                f"L1 holds a different batch {batch.number} (0x{seen.tx_hash.hex()}) than the "
+                "one sealed in the store: refusing to post anything (operator action needed)"
+            )
+        log.warning(
+            "batch %d is already on L1 in 0x%s (reconciled)", batch.number, seen.tx_hash.hex()
+        )
+        return seen.tx_hash
+
+    def _find_batch_tx(self, l1: RollupL1, number: int) -> RollupTxSeen | None:
+        scan = l1.scan(self.rollup_id, self.access.info.start_block)
+        found = [
+            b
+            for b in scan.batches
+            if b.commitment is not None and b.commitment.batch_number == number
+        ]
+        return found[-1] if found else None
+
+    def _deposit_cells(
+        self, l1: RollupL1, batch: SealedBatch, next_index: int, state: Any
+    ) -> list[DepositCell]:
+        """The deposit inputs: the batch's deposits after the pending forced ones."""
+        commitment = batch.commitment
+        if commitment.deposit_start != next_index:
+            raise RuntimeError(
+                f"batch {batch.number} starts at deposit {commitment.deposit_start}, the L1 "
+                f"queue is at {next_index}"
+            )
+        first_input = next_index + len(state.pending_forced)
+        if commitment.deposit_end < first_input:
+            raise RuntimeError(
+                f"batch {batch.number} ends at deposit {commitment.deposit_end} but "
+                f"{len(state.pending_forced)} forced deposits are pending from {next_index}"
+            )
+        if commitment.deposit_end == first_input:
+            return []
+        with self.store.read() as conn:
+            queue = {d.deposit_index: d for d in self.store.load_deposits(conn)}
+        cells = []
+        for index in range(first_input, commitment.deposit_end):
+            deposit: L1Deposit | None = queue.get(index)
+            if deposit is None:
+                raise RuntimeError(f"deposit {index} of batch {batch.number} is not in the store")
+            out_point = OutPoint.deserialize(deposit.out_point)
+            live = l1.get_live_cell(out_point)
+            if live is None:
+                raise RuntimeError(
+                    f"deposit {index} (cell {out_point}) of batch {batch.number} is no longer "
+                    "live on L1"
+                )
+            cells.append(
+                DepositCell(out_point, live.output, DepositArgs.decode(live.output.lock.args))
+            )
+        return cells
+
+    def _withdrawals(self, batch: SealedBatch) -> list[tuple[WithdrawalEntry, bytes]]:
+        out = []
+        for record in batch.records:
+            tx = decode_record(record, self.config.profile)
+            if isinstance(tx, Withdraw):
+                out.append((WithdrawalEntry(tx.from_index, tx.nonce, tx.amount), tx.l1_recipient))
+        return out
+
+    def _get_challenge_window(self, l1: RollupL1) -> int:
+        if self._challenge_window is None:
+            self._challenge_window = l1.find_rollup_cell(self.rollup_id).state.challenge_window
+        return self._challenge_window
+
+    @staticmethod
+    def _tx_status(l1: RollupL1, tx_hash: bytes) -> str:
+        return l1.get_tx_status(tx_hash)
+
+    def _get_intent(self, number: int) -> bytes | None:
+        with self.store.read() as conn:
+            raw = self.store.get_meta(conn, f"post_intent:{number}")
+        return None if raw is None else bytes.fromhex(raw)
+
+    def _set_intent(self, number: int, tx_hash: bytes) -> None:
+        with self.store.begin() as conn:
+            self.store.set_meta(conn, f"post_intent:{number}", tx_hash.hex())
+
+
+# ----------------------------------------------------------------------------- bootstrap
+def bootstrap_l1(seq: Sequencer) -> None:
+    """Find (store meta, or the configured rollup id) or deploy the rollup; then give the
+    sequencer its rollup config, an ``L1Poster`` (unless a poster was injected) and a
+    ``DepositWatcher``.  Deploying needs the L1 reachable (``StartupError`` otherwise)."""
+    from sequencer.l1watch import DepositWatcher
+
+    settings = seq.settings
+    assert settings.l1_url is not None
+    store = seq.store
+    try:
+        proposer_key = settings.proposer_private_key()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    with store.read() as conn:
+        raw = store.get_meta(conn, ROLLUP_META)
+    if raw is not None:
+        info = RollupInfo.from_json(raw)
+        if settings.rollup_id is not None and bytes.fromhex(settings.rollup_id) != info.rollup_id:
+            raise StartupError(
+                f"the data dir belongs to rollup {info.rollup_id.hex()}, "
+                f"not the configured {settings.rollup_id}"
+            )
+    else:
+        if settings.rollup_id is not None:
+            info = RollupInfo(bytes.fromhex(settings.rollup_id), None, None, 0)
+        else:
+            info = _deploy(seq, settings.l1_url, proposer_key)
+        with store.begin() as conn:
+            store.set_meta(conn, ROLLUP_META, info.to_json())
+    seq._build_core(settings.rollup_config(info.rollup_id))
+    seq.batcher.max_backoff = settings.l1_max_backoff
+    if isinstance(seq.poster, NullPoster):
+        seq.poster = L1Poster(
+            L1Access(settings.l1_url, info),
+            store,
+            seq.config,
+            proposer_key,
+            safe_confirmations=settings.safe_confirmations,
+        )
+    seq.watcher = DepositWatcher(
+        seq,
+        L1Access(settings.l1_url, info),
+        confirmations=settings.deposit_confirmations,
+        interval=settings.l1_poll_interval,
+        max_backoff=settings.l1_max_backoff,
+    )
+
+
+def _deploy(seq: Sequencer, url: str, proposer_key: bytes) -> RollupInfo:
+    settings = seq.settings
+    client = L1Client(url, timeout=10.0)
+    try:
+        l1 = RollupL1(client)
+        start = client.get_tip_block_number()
+        genesis = create_genesis_state(seq.config, settings.genesis())
+        params = RollupParams(
+            chain_id=settings.chain_id,
+            bond=settings.bond,
+            challenge_window=settings.challenge_window,
+            forced_inclusion_window=settings.forced_inclusion_window,
+            escape_timeout=settings.escape_timeout,
+            l2_preset=settings.preset,
+            genesis_root=genesis.get_root(),
+            proposer_lock_hash=l1.lock_hash_of(proposer_key),
+        )
+        handle = l1.deploy_rollup(proposer_key, params)
+    except StartupError:
+        raise
+    except Exception as exc:
+        raise StartupError(f"cannot deploy the rollup on the L1 at {url}: {exc}") from None
+    finally:
+        client.close()
+    log.warning(
+        "deployed rollup 0x%s (creation tx 0x%s); it is usable once that transaction commits",
+        handle.rollup_id.hex(),
+        handle.creation_tx_hash.hex(),
+    )
+    return RollupInfo(handle.rollup_id, handle.type_script.args, handle.creation_tx_hash, start)
