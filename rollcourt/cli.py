@@ -376,9 +376,36 @@ def devnet_up(
             show_default=False,
         ),
     ] = None,
+    sequencer_port: Annotated[
+        int, typer.Option("--sequencer-port", help="sequencer REST port", min=1, max=65535)
+    ] = 8200,
+    follower_port: Annotated[
+        int, typer.Option("--follower-port", help="follower REST port", min=1, max=65535)
+    ] = 8201,
+    light_port: Annotated[
+        int, typer.Option("--light-port", help="light client port", min=1, max=65535)
+    ] = 8124,
+    challenge_window: Annotated[
+        int | None,
+        typer.Option(
+            "--challenge-window",
+            help="L1 blocks before a batch is final (default: devnet 20, test 4)",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a local devnet (for now: one mining L1 node) until Ctrl-C; rerun to resume."""
-    from rollcourt.devnet import DEFAULT_MINE_INTERVALS, PRESETS, DevnetOptions, run_devnet
+    """Run a local devnet until Ctrl-C (rerun to resume): a mining L1 node, the sequencer (which
+    deploys its rollup on L1), a follower deriving the L2 from L1 alone, and a light client."""
+    from dataclasses import replace
+
+    from rollcourt.devnet import (
+        DEFAULT_MINE_INTERVALS,
+        DEVNET_WINDOWS,
+        PRESETS,
+        DevnetOptions,
+        run_devnet,
+    )
 
     if preset not in PRESETS:
         raise InvalidArguments(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
@@ -388,7 +415,15 @@ def devnet_up(
         preset=preset,
         mine_duty=mine_duty,
         mine_interval=(DEFAULT_MINE_INTERVALS[preset] if mine_interval is None else mine_interval),
+        sequencer_port=sequencer_port,
+        follower_port=follower_port,
+        light_port=light_port,
+        challenge_window=DEVNET_WINDOWS[preset]["challenge_window"],
+        forced_inclusion_window=DEVNET_WINDOWS[preset]["forced_inclusion_window"],
+        escape_timeout=DEVNET_WINDOWS[preset]["escape_timeout"],
     )
+    if challenge_window is not None:
+        options = replace(options, challenge_window=challenge_window)
     run_devnet(options, out)
 
 

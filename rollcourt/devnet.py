@@ -61,6 +61,11 @@ PRESETS = ("devnet", "test")
 #: The test preset keeps its tiny difficulty forever, so an unpaced miner would produce blocks
 #: as fast as the CPU allows; the devnet preset's difficulty adjustment paces itself.
 DEFAULT_MINE_INTERVALS = {"devnet": 0.0, "test": 1.0}
+#: Rollup windows (L1 blocks) per preset: short enough to watch a batch become final.
+DEVNET_WINDOWS: dict[str, dict[str, int]] = {
+    "devnet": {"challenge_window": 20, "forced_inclusion_window": 40, "escape_timeout": 200},
+    "test": {"challenge_window": 4, "forced_inclusion_window": 8, "escape_timeout": 12},
+}
 PROJECT_ROOT = Path(l1.__file__).resolve().parent.parent
 
 
@@ -113,6 +118,17 @@ class Supervisor:
             for entry in self.running:
                 self._spawn(entry)
                 self._wait_healthy(entry)
+        except _Stopped:
+            return False
+        return True
+
+    def add(self, role: Role) -> bool:
+        """Start one more role (healthy before returning); False if a stop came first."""
+        entry = _Running(role)
+        self.running.append(entry)
+        try:
+            self._spawn(entry)
+            self._wait_healthy(entry)
         except _Stopped:
             return False
         return True
@@ -256,10 +272,40 @@ class DevnetOptions:
     preset: str
     mine_duty: float
     mine_interval: float
+    sequencer_port: int = 8200
+    follower_port: int = 8201
+    light_port: int = 8124
+    #: L1 blocks; the devnet preset mines a block about every 1.5 s.
+    challenge_window: int = 20
+    forced_inclusion_window: int = 40
+    escape_timeout: int = 200
+    #: Devnet key whose L1 funds post batches and bonds (public devnet keys only).
+    proposer_key: str = "devnet:9"
 
     @property
     def l1_url(self) -> str:
         return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def sequencer_url(self) -> str:
+        return f"http://127.0.0.1:{self.sequencer_port}"
+
+    @property
+    def follower_url(self) -> str:
+        return f"http://127.0.0.1:{self.follower_port}"
+
+    @property
+    def light_url(self) -> str:
+        return f"http://127.0.0.1:{self.light_port}"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {
+            "--rpc-port": self.rpc_port,
+            "--sequencer-port": self.sequencer_port,
+            "--follower-port": self.follower_port,
+            "--light-port": self.light_port,
+        }
 
 
 def build_l1_role(options: DevnetOptions) -> Role:
@@ -288,6 +334,121 @@ def build_l1_role(options: DevnetOptions) -> Role:
         log_path=data_dir / "logs" / "l1.log",
         urls={"rpc": options.l1_url},
     )
+
+
+def build_sequencer_role(options: DevnetOptions) -> Role:
+    """The sequencer: deploys the rollup on its first start (then reuses it), posts batches."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "sequencer",
+        "--data-dir",
+        str(data_dir / "sequencer"),
+        "--port",
+        str(options.sequencer_port),
+        "--l1",
+        options.l1_url,
+        "--proposer-key",
+        options.proposer_key,
+        "--preset",
+        options.preset,
+        "--challenge-window",
+        str(options.challenge_window),
+        "--forced-inclusion-window",
+        str(options.forced_inclusion_window),
+        "--escape-timeout",
+        str(options.escape_timeout),
+        "--deposit-confirmations",
+        "1",
+        "--safe-confirmations",
+        "1",
+    ]
+    return Role(
+        name="sequencer",
+        command=command,
+        health_url=options.sequencer_url + "/healthz",
+        log_path=data_dir / "logs" / "sequencer.log",
+        urls={"url": options.sequencer_url},
+    )
+
+
+def build_follower_role(options: DevnetOptions, rollup_id: str) -> Role:
+    """The follower: derives the L2 from L1 data alone — the independent check."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "sequencer",
+        "--follow",
+        "--l1",
+        options.l1_url,
+        "--rollup-id",
+        rollup_id,
+        "--data-dir",
+        str(data_dir / "follower"),
+        "--port",
+        str(options.follower_port),
+    ]
+    return Role(
+        name="follower",
+        command=command,
+        health_url=options.follower_url + "/healthz",
+        log_path=data_dir / "logs" / "follower.log",
+        urls={"url": options.follower_url},
+    )
+
+
+def build_light_role(options: DevnetOptions) -> Role:
+    """A light client sampling blob cells from the L1 node (data-availability sampling)."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "l1",
+        "light",
+        "--peer",
+        options.l1_url,
+        "--port",
+        str(options.light_port),
+        "--spec",
+        str(default_spec_path(options.preset)),
+        "--data-dir",
+        str(data_dir / "light"),
+    ]
+    return Role(
+        name="light",
+        command=command,
+        health_url=options.light_url + "/healthz",
+        log_path=data_dir / "logs" / "light.log",
+        urls={"url": options.light_url},
+    )
+
+
+def get_rollup_id(sequencer_url: str) -> str:
+    """The rollup id the sequencer deployed (or resumed), from its /v1/status."""
+    import httpx
+
+    try:
+        status = httpx.get(sequencer_url + "/v1/status", timeout=10.0).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DevnetError(
+            f"the sequencer at {sequencer_url} did not report its rollup: {exc}"
+        ) from None
+    rollup_id = status.get("rollup_id") if isinstance(status, dict) else None
+    if not isinstance(rollup_id, str):
+        raise DevnetError(f"the sequencer at {sequencer_url} has no rollup id yet")
+    return rollup_id.removeprefix("0x")
+
+
+def get_l2_status(url: str) -> dict[str, Any] | None:
+    import httpx
+
+    try:
+        status = httpx.get(url + "/v1/status", timeout=2.0).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return status if isinstance(status, dict) else None
 
 
 def is_port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -396,16 +557,43 @@ def get_l1_status(url: str) -> TipSummary | None:
         return None
 
 
-def format_status(summary: TipSummary | None, supervisor: Supervisor) -> str:
-    restarts = supervisor.restarts("l1")
+def format_status(
+    summary: TipSummary | None,
+    supervisor: Supervisor,
+    l2: dict[str, Any] | None = None,
+    follower: dict[str, Any] | None = None,
+) -> str:
+    restarts = sum(supervisor.restarts(entry.role.name) for entry in supervisor.running)
     suffix = f"  restarts {restarts}" if restarts else ""
     if summary is None:
         return f"l1: not answering{suffix}"
     epoch = summary.epoch
-    return (
+    line = (
         f"l1 tip {summary.number}  epoch {epoch.number} ({epoch.index}/{epoch.length})  "
-        f"difficulty {summary.difficulty}  pool {summary.pool_pending}{suffix}"
+        f"difficulty {summary.difficulty}  pool {summary.pool_pending}"
     )
+    heads = (l2 or {}).get("heads")
+    if isinstance(heads, dict):
+        soft_head = heads.get("soft")
+        soft: dict[str, Any] = soft_head if isinstance(soft_head, dict) else {}
+        line += (
+            f"  |  l2 soft tx {soft.get('soft_index') if soft.get('soft_index') is not None else '-'}"
+            f"  safe batch {_head_number(heads.get('safe'))}"
+            f"  final batch {_head_number(heads.get('final'))}"
+        )
+    follower_heads = (follower or {}).get("heads")
+    if isinstance(follower_heads, dict):
+        line += f"  |  follower safe {_head_number(follower_heads.get('safe'))}"
+        findings = (follower or {}).get("derivation", {}).get("findings")
+        if findings:
+            line += f"  findings {findings}"
+    return line + suffix
+
+
+def _head_number(head: Any) -> str:
+    if isinstance(head, dict) and head.get("batch") is not None:
+        return str(head["batch"])
+    return "-"
 
 
 def devnet_file_path(data_dir: Path) -> Path:
@@ -511,12 +699,12 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                 f"{data_dir} holds a {recorded!r} chain; run with --preset {recorded} "
                 "or use another --data-dir"
             )
-        if not is_port_free(options.rpc_port):
-            raise DevnetError(
-                f"port {options.rpc_port} on 127.0.0.1 is already in use; "
-                "choose another with --rpc-port"
-            )
-        roles = [build_l1_role(options)]
+        for flag, port in options.ports.items():
+            if not is_port_free(port):
+                raise DevnetError(
+                    f"port {port} on 127.0.0.1 is already in use; choose another with {flag}"
+                )
+        roles = [build_l1_role(options), build_sequencer_role(options), build_light_role(options)]
         stop_event = threading.Event()
 
         def report(message: str) -> None:
@@ -526,12 +714,20 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
         with stop_on_signals(stop_event, supervisor.force_event):
             try:
                 console.print(
-                    f"starting the L1 node on {options.l1_url} (data in {data_dir.resolve()})",
+                    f"starting the L1 node on {options.l1_url}, the sequencer on "
+                    f"{options.sequencer_url}, the follower on {options.follower_url} and a "
+                    f"light client on {options.light_url} (data in {data_dir.resolve()})",
                     markup=False,
                     highlight=False,
                 )
                 resumed = (data_dir / "l1" / "chain.sqlite").exists()
                 if not supervisor.start():
+                    return
+                rollup_id = get_rollup_id(options.sequencer_url)
+                roles[1].urls["rollup_id"] = "0x" + rollup_id
+                follower = build_follower_role(options, rollup_id)
+                roles.append(follower)
+                if not supervisor.add(follower):
                     return
                 chain, system_scripts = _describe_chain(options.l1_url, options.preset)
                 chain["resumed"] = resumed
@@ -543,12 +739,21 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
 
                 write_devnet_file()
                 _print_banner(console, options, roles, chain)
+
+                def status_line() -> str:
+                    return format_status(
+                        get_l1_status(options.l1_url),
+                        supervisor,
+                        get_l2_status(options.sequencer_url),
+                        get_l2_status(options.follower_url),
+                    )
+
                 with _StatusDisplay(console) as display:
-                    display.update(format_status(get_l1_status(options.l1_url), supervisor))
+                    display.update(status_line())
                     while not stop_event.wait(1.0):
                         if supervisor.check():
                             write_devnet_file()
-                        display.update(format_status(get_l1_status(options.l1_url), supervisor))
+                        display.update(status_line())
             finally:
                 if stop_event.is_set():
                     console.print("stopping the devnet...", markup=False)

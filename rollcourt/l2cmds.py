@@ -3,7 +3,7 @@
 They talk to the sequencer's REST API through ``l2.client.sequencer`` and, for deposits and
 claims, to the L1 through ``l2.client.bridge``. The sequencer URL comes from, in order:
 ``--sequencer``; ``$ROLLCOURT_SEQUENCER_URL``; the ``url`` of the ``sequencer`` role in
-``./devnet-data/devnet.json``; ``http://127.0.0.1:8300``.
+``./devnet-data/devnet.json``; ``http://127.0.0.1:8200``.
 
 L2 keys are the same secp256k1 keys as L1 keys (``rollcourt keys new``; 33-byte compressed public
 key), so ``--key`` takes a key file, a hex private key or ``devnet:N`` here too. Every refusal of

@@ -47,7 +47,7 @@ __all__ = [
     "tx_to_json",
 ]
 
-DEFAULT_SEQUENCER_URL: Final = "http://127.0.0.1:8300"
+DEFAULT_SEQUENCER_URL: Final = "http://127.0.0.1:8200"
 #: How far a transaction has come; ``wait_for_status`` waits for at least the given rung.
 TX_STATUS_ORDER: Final = ("pending", "soft", "safe", "final")
 #: Terminal statuses: the transaction will never execute.

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
@@ -35,7 +36,7 @@ class Devnet:
                 [
                     sys.executable, "-m", "rollcourt", "devnet", "up",
                     "--data-dir", "devnet-data", "--rpc-port", str(port), "--preset", "test",
-                    "--mine-interval", "0.2", *extra,
+                    "--mine-interval", "0.2", *_other_ports(), *extra,
                 ],
                 cwd=workdir, env=cli_env(), stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -104,6 +105,16 @@ def test_devnet_up_writes_devnet_json_stops_on_sigint_and_resumes(
     assert content["chain"]["name"] == "rollcourt-test"
     assert content["chain"]["preset"] == "test"
     assert content["chain"]["resumed"] is False
+    # Every role is up and published: the sequencer with the rollup it deployed on L1, the
+    # follower deriving that rollup from L1, and the light client sampling the L1 node.
+    assert set(content["roles"]) == {"l1", "sequencer", "follower", "light"}
+    sequencer = content["roles"]["sequencer"]
+    status = httpx.get(sequencer["url"] + "/v1/status", timeout=10).json()
+    assert sequencer["rollup_id"] == status["rollup_id"]
+    assert len(bytes.fromhex(sequencer["rollup_id"].removeprefix("0x"))) == 32
+    follower_status = httpx.get(content["roles"]["follower"]["url"] + "/v1/status", timeout=10)
+    assert follower_status.status_code == 200
+    assert httpx.get(content["roles"]["light"]["url"] + "/healthz", timeout=10).status_code == 200
     assert content["system_scripts"]["secp256k1_blake160_sighash_all"]["code_hash"] == (
         DEFAULT_LOCK_CODE_HASH
     )
@@ -178,7 +189,7 @@ def test_devnet_restarts_a_role_that_dies(tmp_path: Path, devnets: list[Devnet])
     # A second supervisor on the same data dir would corrupt the chain: refused.
     clash = run_cli(
         "devnet", "up", "--data-dir", "devnet-data", "--rpc-port", str(free_port()),
-        "--preset", "test", cwd=tmp_path,
+        "--preset", "test", *_other_ports(), cwd=tmp_path,
     )  # fmt: skip
     assert clash.returncode == 1
     assert clash.stderr == ("error: another `rollcourt devnet up` is already using devnet-data\n")
@@ -195,7 +206,7 @@ def test_devnet_refuses_a_port_in_use(tmp_path: Path) -> None:
         port = listener.getsockname()[1]
         result = run_cli(
             "devnet", "up", "--data-dir", "d", "--rpc-port", str(port), "--preset", "test",
-            cwd=tmp_path,
+            *_other_ports(), cwd=tmp_path,
         )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout == ""
@@ -208,7 +219,7 @@ def test_devnet_refuses_another_preset_on_the_same_data_dir(tmp_path: Path) -> N
     (tmp_path / "devnet.json").write_text(json.dumps({"chain": {"preset": "devnet"}}))
     result = invoke(
         "devnet", "up", "--data-dir", str(tmp_path), "--rpc-port", str(free_port()),
-        "--preset", "test",
+        "--preset", "test", *_other_ports(),
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr == (
@@ -221,3 +232,13 @@ def test_devnet_rejects_an_unknown_preset(tmp_path: Path) -> None:
     result = invoke("devnet", "up", "--data-dir", str(tmp_path), "--preset", "mainnet")
     assert result.exit_code == 2
     assert result.stderr == "error: --preset must be one of devnet, test, got 'mainnet'\n"
+
+
+def _other_ports() -> tuple[str, ...]:
+    """Free ports for the sequencer, follower and light client, so tests never collide with a
+    devnet a developer runs on the default ports."""
+    return (
+        "--sequencer-port", str(free_port()),
+        "--follower-port", str(free_port()),
+        "--light-port", str(free_port()),
+    )  # fmt: skip
