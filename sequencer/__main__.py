@@ -64,6 +64,13 @@ def main(
     deposit_confirmations: Annotated[
         int | None, typer.Option(help="L1 confirmations before a deposit is credited")
     ] = None,
+    fault: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            help="TEST ONLY (devnet/test presets): 'ignore-deposits-of HEX_L2_PUBKEY' makes "
+            "this sequencer censor that key's deposits (the L1 then refuses its batches)"
+        ),
+    ] = None,
 ) -> None:
     """Run the sequencer (flags override ROLLCOURT_SEQ_* environment variables)."""
     if follow:
@@ -119,6 +126,7 @@ def main(
             "bond": bond,
             "safe_confirmations": safe_confirmations,
             "deposit_confirmations": deposit_confirmations,
+            "fault": None if not fault or None in fault else " ".join(fault),
         }.items()
         if value is not None
     }
@@ -126,6 +134,10 @@ def main(
         config = SequencerConfig(**overrides)
         level = config.log_level.upper()
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if config.fault is not None:
+            logging.getLogger("sequencer").warning(
+                "FAULT INJECTION (test only): %s -- this sequencer censors deposits", config.fault
+            )
         seq = Sequencer(config).open()
     except (ValueError, StartupError) as exc:  # pydantic's ValidationError is a ValueError
         typer.echo(f"error: {exc}", err=True)

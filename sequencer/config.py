@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from l1.ckb.hashing import ckbhash
@@ -24,8 +24,10 @@ __all__ = [
     "DEFAULT_CHAIN_ID",
     "DEFAULT_ROLLUP_ID",
     "DEVNET_GENESIS_BALANCE",
+    "FAULT_PRESETS",
     "SequencerConfig",
     "load_genesis_accounts",
+    "parse_fault",
     "parse_private_key",
 ]
 
@@ -33,6 +35,10 @@ __all__ = [
 #: rollup cell's type hash (docs/protocol.md §1).
 DEFAULT_CHAIN_ID = 0x0C0DE
 DEFAULT_ROLLUP_ID = ckbhash(b"rollcourt devnet rollup").hex()
+#: L2 presets that accept a test-only ``fault`` (mirrors the L1 node's devnet/test restriction).
+FAULT_PRESETS = ("devnet", "test")
+#: The one fault: ``ignore-deposits-of HEX_L2_PUBKEY``.
+IGNORE_DEPOSITS_OF = "ignore-deposits-of"
 #: What each devnet genesis account holds: one million CKB (not backed by L1 deposits).
 DEVNET_GENESIS_BALANCE = 1_000_000 * SHANNONS_PER_CKB
 
@@ -99,6 +105,12 @@ class SequencerConfig(BaseSettings):
     #: Cap of the exponential backoff after L1 failures (catalogue R6), seconds.
     l1_max_backoff: float = Field(default=30.0, gt=0)
 
+    # ---------------------------------------------------------------- test-only fault injection
+    #: ``ignore-deposits-of HEX_L2_PUBKEY`` (devnet/test presets only): the deposit watcher never
+    #: credits a deposit naming that L2 key, forced ones included -- a censoring sequencer, whose
+    #: batches the L1 refuses once the deposit is forced (docs/rollup-on-l1.md "ForceDeposit").
+    fault: str | None = None
+
     @field_validator("rollup_id")
     @classmethod
     def _check_rollup_id(cls, value: str | None) -> str | None:
@@ -118,6 +130,24 @@ class SequencerConfig(BaseSettings):
     def _check_preset(cls, value: str) -> str:
         get_preset(value)
         return value
+
+    @field_validator("fault")
+    @classmethod
+    def _check_fault(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_fault(value)
+        return " ".join(value.split())
+
+    @model_validator(mode="after")
+    def _check_fault_preset(self) -> SequencerConfig:
+        if self.fault is not None and self.preset not in FAULT_PRESETS:
+            raise ValueError("fault injection is only allowed on the devnet and test presets")
+        return self
+
+    def ignored_deposit_key(self) -> bytes | None:
+        """The L2 public key whose deposits the ``ignore-deposits-of`` fault censors."""
+        return None if self.fault is None else parse_fault(self.fault)
 
     @field_validator("proposer_key")
     @classmethod
@@ -175,6 +205,23 @@ def parse_private_key(value: str) -> bytes:
         raise ValueError("proposer_key must be hex or devnet:N") from None
     if len(key) != 32:
         raise ValueError(f"proposer_key must be 32 bytes, got {len(key)}")
+    return key
+
+
+def parse_fault(value: str) -> bytes:
+    """``ignore-deposits-of HEX`` -> the 33-byte compressed L2 public key (``ValueError``
+    otherwise; the key must be one the L2 accepts)."""
+    parts = value.split()
+    if len(parts) != 2 or parts[0] != IGNORE_DEPOSITS_OF:
+        raise ValueError(f"fault must be '{IGNORE_DEPOSITS_OF} HEX_L2_PUBKEY', got {value!r}")
+    try:
+        key = bytes.fromhex(parts[1].removeprefix("0x"))
+    except ValueError:
+        raise ValueError("fault: the L2 public key must be hex") from None
+    try:
+        OPTIMISTIC.validate_public_key(key)
+    except Exception as exc:
+        raise ValueError(f"fault: not a valid L2 public key ({exc})") from None
     return key
 
 

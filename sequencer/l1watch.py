@@ -20,6 +20,11 @@ Limits: a deposit cell refunded (cancel path) after being credited but before be
 stalls the poster; a deposit forced on L1 after another one was soft-credited at the index the
 force now claims stalls the watcher (both logged).  Deposits with a key the L2 refuses are
 skipped (never absorbed by this sequencer).
+
+Test-only fault ``ignore-deposits-of KEY`` (``SequencerConfig.fault``, devnet/test presets):
+deposits naming that L2 key are never credited -- neither while pending nor once forced (a
+forced one stops the plan there: the deposits queued behind it wait, as they must), so the
+sequencer's next batches ignore the pending forced deposit and the L1 refuses them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,16 @@ class DepositWatcher:
         self.seen: dict[OutPoint, DepositSeen] = {}
         self.last_error: str | None = None
         self.failures = 0
+        #: Test-only fault: the L2 key whose deposits are never credited (censored).
+        self.ignored_key: bytes | None = seq.settings.ignored_deposit_key()
+        self._censored: set[tuple[OutPoint, bool]] = set()
+        if self.ignored_key is not None:
+            log.warning(
+                "FAULT INJECTION (test only): deposits naming L2 key %s are NEVER credited, "
+                "forced ones included: this sequencer censors them and the L1 will refuse its "
+                "batches once one is forced",
+                self.ignored_key.hex(),
+            )
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -142,6 +157,8 @@ class DepositWatcher:
                     return plan
                 continue
             cell = seen.cell
+            if self._censors(seen, forced=True):
+                return plan  # the fault: the forced deposit (and all queued behind it) wait
             forced.add(cell.out_point)
             index = l1_next_index + position
             plan.append(
@@ -153,6 +170,8 @@ class DepositWatcher:
             next_index = max(next_index, index + 1)
         for out_point, seen in list(self.seen.items()):
             if out_point in forced or out_point.serialize() in credited:
+                continue
+            if self._censors(seen, forced=False):
                 continue
             try:
                 profile.validate_public_key(seen.cell.args.public_key)
@@ -172,3 +191,18 @@ class DepositWatcher:
             )
             next_index += 1
         return plan
+
+    def _censors(self, seen: DepositSeen, *, forced: bool) -> bool:
+        """The test-only fault: this deposit names the ignored key (logged once per state)."""
+        if self.ignored_key is None or seen.cell.args.public_key != self.ignored_key:
+            return False
+        if (seen.cell.out_point, forced) not in self._censored:
+            self._censored.add((seen.cell.out_point, forced))
+            log.warning(
+                "FAULT: not crediting %sdeposit 0x%s:%d (%d shannons) of the ignored L2 key",
+                "FORCED " if forced else "",
+                seen.cell.out_point.tx_hash.hex(),
+                seen.cell.out_point.index,
+                seen.cell.amount,
+            )
+        return True

@@ -152,8 +152,12 @@ class L1Poster:
         proposer_key: bytes,
         *,
         safe_confirmations: int,
+        let_l1_refuse_ignored_forced: bool = False,
     ) -> None:
         self.access = access
+        #: Test-only (set with the ``ignore-deposits-of`` fault): a batch that ignores pending
+        #: forced deposits is sent anyway, so the L1 -- not this process -- refuses it.
+        self.let_l1_refuse_ignored_forced = let_l1_refuse_ignored_forced
         self.store = store
         self.config = config
         self.proposer_key = proposer_key
@@ -276,6 +280,14 @@ class L1Poster:
                 f"queue is at {next_index}"
             )
         first_input = next_index + len(state.pending_forced)
+        if commitment.deposit_end < first_input and self.let_l1_refuse_ignored_forced:
+            log.warning(
+                "FAULT: batch %d ignores %d pending forced deposits; sent anyway for the L1 to "
+                "refuse",
+                batch.number,
+                len(state.pending_forced),
+            )
+            return []
         if commitment.deposit_end < first_input:
             raise RuntimeError(
                 f"batch {batch.number} ends at deposit {commitment.deposit_end} but "
@@ -368,6 +380,7 @@ def bootstrap_l1(seq: Sequencer) -> None:
             seq.config,
             proposer_key,
             safe_confirmations=settings.safe_confirmations,
+            let_l1_refuse_ignored_forced=settings.fault is not None,
         )
     seq.watcher = DepositWatcher(
         seq,
