@@ -541,15 +541,25 @@ def claim(
                 raise TransferFailed(f"cannot claim {name}: {exc}") from None
             except (L1RpcError, NodeRpcError) as exc:
                 message = exc.message if isinstance(exc, L1RpcError) else str(exc)
-                raise TransferFailed(
-                    f"the L1 refused the claim of {name}: {message} (is the challenge window over?)"
-                ) from None
+                raise TransferFailed(_explain_claim_refusal(name, message)) from None
             claimed.append({"withdrawal": name, "tx_hash": bytes_to_json(tx_hash)})
     if as_json:
         _print_json({"claims": claimed})
         return
     for item in claimed:
         _rows([("withdrawal", item["withdrawal"]), ("claim tx", item["tx_hash"])])
+
+
+def _explain_claim_refusal(name: str, message: str) -> str:
+    """One line that says why the L1 refused a claim, in the user's terms."""
+    if "SinceNotMet" in message:
+        return (
+            f"withdrawal {name} is not final yet: its batch's challenge window has not passed "
+            f"on L1 (the L1 said: {message})"
+        )
+    if "PoolDuplicate" in message:
+        return f"a claim of {name} is already pending on L1 (the L1 said: {message})"
+    return f"the L1 refused the claim of {name}: {message}"
 
 
 def register(app: typer.Typer, wrap: Callable[[Any], Any]) -> None:
