@@ -19,12 +19,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from l1.httputil import BodyLimitMiddleware
 from l2.errors import L2Error
@@ -32,6 +30,7 @@ from l2.smt import verify_proof
 from l2.tx import Transaction, Transfer, Withdraw, decode_record
 from sequencer.entries import TxEntry
 from sequencer.errors import Rejected, rejection_from_l2
+from sequencer.httperrors import error_response, install_error_handlers
 from sequencer.mempool import Admission
 from sequencer.models import BulkIn, RecordIn, TransferIn, TxIn, WithdrawIn, parse_hex
 from sequencer.service import Head, Sequencer
@@ -43,8 +42,7 @@ log = logging.getLogger("sequencer.app")
 _TX_ADAPTER: TypeAdapter[TransferIn | WithdrawIn | RecordIn] = TypeAdapter(TxIn)
 
 
-def _error(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_error = error_response
 
 
 def _hx(value: bytes | None) -> str | None:
@@ -144,28 +142,7 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
         description=__doc__,
     )
 
-    # ------------------------------------------------------------------ errors
-    @app.exception_handler(Rejected)
-    async def _rejected(_request: Request, exc: Rejected) -> JSONResponse:
-        return _error(exc.code, exc.message, exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for error in exc.errors()[:10]:
-            path = ".".join(str(p) for p in error.get("loc", ()))
-            parts.append(f"{path}: {error.get('msg', 'invalid')}")
-        return _error("invalid_request", "; ".join(parts), 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(code, str(exc.detail), exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error")
-        return _error("internal", "internal error; see the sequencer log", 500)
+    install_error_handlers(app, "sequencer")
 
     # ------------------------------------------------------------------ helpers
     def batch_status(entry: TxEntry) -> str | None:

@@ -19,15 +19,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI, Query
+from fastapi.responses import PlainTextResponse
 
 from l2.smt import verify_proof
 from l2.state import L2State
 from sequencer.errors import Rejected
 from sequencer.follower import FollowedBatch, Follower
+from sequencer.httperrors import error_response, install_error_handlers
 from sequencer.models import parse_hex
 
 __all__ = ["create_follower_app"]
@@ -35,8 +34,7 @@ __all__ = ["create_follower_app"]
 log = logging.getLogger("sequencer.follower_app")
 
 
-def _error(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_error = error_response
 
 
 def _hx(value: bytes | None) -> str | None:
@@ -62,28 +60,7 @@ def create_follower_app(follower: Follower, *, manage_lifecycle: bool = True) ->
         description=__doc__,
     )
 
-    # ------------------------------------------------------------------ errors
-    @app.exception_handler(Rejected)
-    async def _rejected(_request: Request, exc: Rejected) -> JSONResponse:
-        return _error(exc.code, exc.message, exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for error in exc.errors()[:10]:
-            path = ".".join(str(p) for p in error.get("loc", ()))
-            parts.append(f"{path}: {error.get('msg', 'invalid')}")
-        return _error("invalid_request", "; ".join(parts), 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(code, str(exc.detail), exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error")
-        return _error("internal", "internal error; see the follower log", 500)
+    install_error_handlers(app, "follower")
 
     # ------------------------------------------------------------------ helpers
     def ready_state() -> L2State:
