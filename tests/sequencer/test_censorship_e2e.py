@@ -21,24 +21,21 @@ The first tests are fast checks of the fault flag's configuration (no processes)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from l1.client import L1Client
 from l1.devnet_keys import DEVNET_KEYS, derive_devnet_key
-from l2.client.bridge import RollupL1
 from l2.config import RollupConfig
 from l2.preset import SHANNONS_PER_CKB, TEST
 from l2.profile import OPTIMISTIC
 from l2.tx import Transaction, Transfer, encode_record, sign_transaction
 from sequencer.config import SequencerConfig, parse_fault
-from tests.sequencer.procs import sequencer_proc
-from tests.support.procs import Proc, l1_node, wait_until
+from tests.sequencer.procs import L1TestNode, running_l1_node, sequencer_proc
+from tests.support.procs import Proc, wait_until
 
 CKB = SHANNONS_PER_CKB
 CHAIN_ID = 7
@@ -77,40 +74,13 @@ def test_the_fault_is_refused_outside_the_devnet_and_test_presets(tmp_path: Path
 
 
 # ----------------------------------------------------------------------------- e2e helpers
-@dataclass
-class Node:
-    proc: Proc
-    client: L1Client
-    l1: RollupL1
-
-    def mine(self, count: int = 1) -> None:
-        for _ in range(count):
-            self.client.generate_block()
-
-    def mine_until(self, predicate: Callable[[], Any], what: str, blocks: int = 30) -> Any:
-        """Mine one block at a time (letting the sequencer poll in between) until ``predicate``."""
-        for _ in range(blocks):
-            try:
-                value = wait_until(predicate, 1.5, 0.1, what)
-            except TimeoutError:
-                self.mine()
-                continue
-            return value
-        return wait_until(predicate, 5, 0.1, what)
+Node = L1TestNode
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    data_dir: Path = tmp_path_factory.mktemp("l1-node")
-    proc = l1_node(data_dir).start()
-    try:
-        proc.wait_healthy()
-        client = L1Client(proc.url)
-        client.generate_block()
-        yield Node(proc, client, RollupL1(client))
-        client.close()
-    finally:
-        proc.stop()
+    with running_l1_node(tmp_path_factory.mktemp("l1-node")) as running:
+        yield running
 
 
 def start_sequencer(node: Node, data_dir: Path, *, fault: bool) -> Proc:

@@ -23,8 +23,7 @@ transactions directly, so here the proposer is the user who wants out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,11 @@ import httpx
 import pytest
 
 from l1.ckb.hashes import compute_header_hash
-from l1.client import L1Client, L1RpcError
+from l1.client import L1RpcError
 from l1.core.scripts.rollup.layout import WithdrawalEntry
 from l1.devnet_keys import DEVNET_KEYS, derive_devnet_key
 from l2.batch import compute_batch_blobs, compute_batch_commitment
-from l2.client.bridge import RollupL1, derive_l1_deposits
+from l2.client.bridge import derive_l1_deposits
 from l2.config import RollupConfig
 from l2.derive import derive_state
 from l2.preset import SHANNONS_PER_CKB, TEST
@@ -44,8 +43,8 @@ from l2.profile import OPTIMISTIC
 from l2.state import create_genesis_state
 from l2.stf import apply_batch, compute_deposit_queue
 from l2.tx import Deposit, Transaction, Transfer, Withdraw, encode_record, sign_transaction
-from tests.sequencer.procs import sequencer_proc
-from tests.support.procs import Proc, l1_node, wait_until
+from tests.sequencer.procs import L1TestNode, running_l1_node, sequencer_proc
+from tests.support.procs import Proc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -62,27 +61,7 @@ TRANSFERRED, WITHDRAWAL = 100 * CKB, 300 * CKB
 VERIFY_FAILED = -302
 
 
-@dataclass
-class Node:
-    proc: Proc
-    client: L1Client
-    l1: RollupL1
-
-    def mine(self, count: int = 1) -> None:
-        for _ in range(count):
-            self.client.generate_block()
-
-    def mine_until(self, predicate: Callable[[], Any], what: str, blocks: int = 30) -> Any:
-        """Mine one block at a time (letting the sequencer poll in between) until ``predicate``."""
-        for _ in range(blocks):
-            try:
-                value = wait_until(predicate, 1.5, 0.1, what)
-            except TimeoutError:
-                self.mine()
-                continue
-            return value
-        return wait_until(predicate, 5, 0.1, what)
-
+class Node(L1TestNode):
     def committed(self, tx_hash: bytes) -> None:
         self.mine()
         assert self.l1.get_tx_status(tx_hash) == "committed"
@@ -93,16 +72,8 @@ class Node:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    data_dir: Path = tmp_path_factory.mktemp("l1-node")
-    proc = l1_node(data_dir).start()
-    try:
-        proc.wait_healthy()
-        client = L1Client(proc.url)
-        client.generate_block()
-        yield Node(proc, client, RollupL1(client))
-        client.close()
-    finally:
-        proc.stop()
+    with running_l1_node(tmp_path_factory.mktemp("l1-node")) as running:
+        yield Node(running.proc, running.client, running.l1)
 
 
 def start_sequencer(node: Node, data_dir: Path) -> Proc:
