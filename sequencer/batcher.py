@@ -12,7 +12,8 @@ snapshot -- one database transaction.  Then it is the poster's.
 - ``get_l1_origin()``: the L1 block hash the next batch builds on (fixed in the commitment at
   seal time, so a sealed batch never changes);
 - ``post(batch)``: submit the batch's L1 transaction, return its hash (or ``None`` if not posted
-  now; it is asked again).  Must be idempotent per batch number: after a crash between "sent" and
+  now; it is asked again), or raise ``UnpostableBatch`` when the L1 can never accept it as
+  sealed (the service then re-sequences: ``Sequencer.recover_refused``).  Must be idempotent per batch number: after a crash between "sent" and
   "recorded" the poster is asked again and must find its own transaction (catalogue R2);
 - ``status(batch)``: ``sealed`` / ``posted`` / ``safe`` (its L1 transaction is in the canonical
   chain) / ``final`` (challenge window passed or proof verified).  A reorg may move a batch back.
@@ -41,6 +42,7 @@ __all__ = [
     "Batcher",
     "NullPoster",
     "SealedBatch",
+    "UnpostableBatch",
     "VersionedHashes",
     "compute_kzg_versioned_hashes",
     "compute_sealed_batch",
@@ -67,6 +69,29 @@ class SealedBatch:
 
     def compute_blobs(self, config: RollupConfig) -> list[bytes]:
         return compute_batch_blobs([decode_record(r, config.profile) for r in self.records])
+
+
+class UnpostableBatch(RuntimeError):
+    """``BatchPoster.post``: the L1's rollup state requires something the sealed batch does not
+    satisfy (its ``prev_root`` is not the rollup's state root, it starts at another deposit
+    index, it ignores pending forced deposits), so it can never be posted as sealed.  Carries
+    the rollup state the batches must be re-sealed against (``Sequencer.recover_refused``)."""
+
+    def __init__(
+        self,
+        number: int,
+        reason: str,
+        *,
+        state_root: bytes,
+        next_deposit_index: int,
+        pending_forced: tuple[bytes, ...],
+    ) -> None:
+        super().__init__(reason)
+        self.number = number
+        self.reason = reason
+        self.state_root = state_root
+        self.next_deposit_index = next_deposit_index
+        self.pending_forced = pending_forced
 
 
 class BatchPoster(Protocol):

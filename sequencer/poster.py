@@ -19,6 +19,10 @@
   since its commit block: its withdrawals can be claimed).  A transaction the L1 no longer knows
   (a reorg dropped it, the pool lost it) sends the batch back to ``sealed``: the next round
   reconciles (scan) or posts it again.
+- Refusal: a batch the L1's rollup state can never accept as sealed (``prev_root`` is not the
+  rollup's state root, another deposit start, pending forced deposits ignored) raises
+  ``UnpostableBatch`` before anything is built or sent; the service re-sequences
+  (``Sequencer.recover_refused``).
 - R6: every L1 failure raises to the batcher, which keeps the error in ``/v1/status``
   (``degraded``) and retries with capped exponential backoff; nothing in the store changes.
 
@@ -47,7 +51,7 @@ from l2.client.bridge import (
 from l2.config import RollupConfig
 from l2.state import create_genesis_state
 from l2.tx import L1Deposit, Withdraw, decode_record
-from sequencer.batcher import NullPoster, SealedBatch
+from sequencer.batcher import NullPoster, SealedBatch, UnpostableBatch
 from sequencer.crash import crashpoint
 from sequencer.entries import BatchStatus
 from sequencer.errors import StartupError
@@ -197,6 +201,15 @@ class L1Poster:
                     status,
                 )
                 return intent
+        problem = self._unpostable_reason(batch, rollup.state)
+        if problem is not None:
+            raise UnpostableBatch(
+                batch.number,
+                problem,
+                state_root=rollup.state.state_root,
+                next_deposit_index=rollup.state.next_deposit_index,
+                pending_forced=tuple(rollup.state.pending_forced),
+            )
         commitment = batch.commitment
         sidecars = l1.compute_sidecars(batch.compute_blobs(self.config))
         if [s.versioned_hash for s in sidecars] != list(commitment.blob_versioned_hashes):
@@ -268,6 +281,29 @@ class L1Poster:
             if b.commitment is not None and b.commitment.batch_number == number
         ]
         return found[-1] if found else None
+
+    def _unpostable_reason(self, batch: SealedBatch, state: Any) -> str | None:
+        """Why the L1 can never accept ``batch`` as sealed on the rollup ``state`` (the rollup
+        cell is at this batch's number), or ``None``."""
+        commitment = batch.commitment
+        if commitment.prev_root != state.state_root:
+            return (
+                f"batch {batch.number} builds on root 0x{commitment.prev_root.hex()} but the "
+                f"rollup's state root is 0x{state.state_root.hex()}"
+            )
+        if commitment.deposit_start != state.next_deposit_index:
+            return (
+                f"batch {batch.number} starts at deposit {commitment.deposit_start}, the L1 "
+                f"queue is at {state.next_deposit_index}"
+            )
+        first_input = state.next_deposit_index + len(state.pending_forced)
+        if commitment.deposit_end < first_input and not self.let_l1_refuse_ignored_forced:
+            return (
+                f"batch {batch.number} ends at deposit {commitment.deposit_end} but "
+                f"{len(state.pending_forced)} forced deposits are pending from "
+                f"{state.next_deposit_index}"
+            )
+        return None
 
     def _deposit_cells(
         self, l1: RollupL1, batch: SealedBatch, next_index: int, state: Any

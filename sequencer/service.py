@@ -11,6 +11,13 @@ transactions after it (post-roots checked), and the pending queues are reloaded.
 With an L1 (``settings.l1_url``): ``open`` finds or deploys the rollup (its id is kept in the
 store's meta), the ``L1Poster`` posts sealed batches and the ``DepositWatcher`` credits L1
 deposits (``credit_deposits``: each deposit cell once, committed before it counts).
+
+Refused batches (``recover_refused``): when the poster finds the next batch can never be posted
+as sealed (``UnpostableBatch``: pending forced deposits ignored, ``prev_root`` not the rollup's
+state root, ...), the unposted sealed batches are discarded, the soft state goes back to the last
+batch on L1, the credited deposits are re-applied first (queue order), then the other soft
+transactions in their order (one that no longer applies is ``dropped`` with the reason), all in
+one database transaction; then they are re-sealed.
 """
 
 from __future__ import annotations
@@ -26,14 +33,19 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from l1.ckb.types import OutPoint
+from l1.core.scripts.rollup.layout import compute_deposit_hash
 from l2.config import RollupConfig
+from l2.errors import L2Error
 from l2.state import L2State, create_genesis_state
+from l2.stf import apply_transaction
 from l2.tx import Deposit, L1Deposit, Transaction, compute_tx_hash, encode_record
 from sequencer.batcher import (
     Batcher,
     BatchPoster,
     NullPoster,
     SealedBatch,
+    UnpostableBatch,
     VersionedHashes,
     compute_kzg_versioned_hashes,
     compute_sealed_batch,
@@ -42,8 +54,8 @@ from sequencer.batcher import (
 from sequencer.config import SequencerConfig
 from sequencer.crash import DataDirLock, crashpoint
 from sequencer.entries import BatchRecord, TxEntry, receipt_to_json
-from sequencer.errors import Rejected, StartupError, Unavailable
-from sequencer.executor import DepositEntry, SoftExecutor
+from sequencer.errors import Rejected, StartupError, Unavailable, rejection_from_l2
+from sequencer.executor import DepositEntry, SoftEntry, SoftExecutor
 from sequencer.mempool import Admission, Mempool, MempoolPolicy
 from sequencer.store import Store
 
@@ -397,7 +409,13 @@ class Sequencer:
             l1_tx_hash = record.l1_tx_hash
             status = record.status
             if l1_tx_hash is None:
-                l1_tx_hash = self.poster.post(batch)
+                try:
+                    l1_tx_hash = self.poster.post(batch)
+                except UnpostableBatch as refusal:
+                    self.recover_refused(refusal)
+                    while self.seal_due_batch(force=True) is not None:
+                        pass
+                    return  # the re-sealed batches are posted next round
                 if l1_tx_hash is None:
                     return  # in order: a later batch never goes before an earlier one
                 status = "posted"
@@ -425,6 +443,133 @@ class Sequencer:
                 log.info("batch %d: %s -> %s", record.number, record.status, status)
             if status == "sealed":
                 return  # in order: the next batch waits until this one is on L1 again
+
+    def recover_refused(self, refusal: UnpostableBatch) -> int:
+        """Re-sequence after the L1 refused sealed batch ``refusal.number`` (the next one the
+        rollup expects); returns how many sealed batches were discarded.
+
+        The batches from that number on (none of them is on L1: the rollup cell is at it) are
+        discarded and the soft state goes back to the last batch on L1 (its snapshot, whose root
+        must be the rollup's state root).  From there the credited L1 deposits are re-applied
+        first, in queue order (the forced ones lead the queue: each must already be credited,
+        else nothing changes and this waits for the watcher), then every other soft transaction
+        after that batch in its original order.  One that no longer applies is ``dropped`` with
+        the reason (never lost silently); the rest get their new soft indices, post-roots and
+        receipts.  All of it is one database transaction; the in-memory state is then rebuilt
+        from the store (the restart path), and the caller re-seals."""
+        number = refusal.number
+        with self._lock:
+            store = self.store
+            with store.read() as conn:
+                if number == 0:
+                    base, base_index = self.genesis.copy(), 0
+                else:
+                    last = store.get_batch(conn, number - 1)
+                    if last is None or last.status == "sealed":
+                        raise RuntimeError(
+                            f"batch {number} was refused but batch {number - 1} is not on L1 in "
+                            "the store: cannot re-sequence"
+                        )
+                    base = L2State.decode(last.state, self.config.profile)
+                    base_index = last.last_soft_index + 1
+                discarded = store.list_batches(conn, number, 1 << 62)
+                soft = store.load_soft_txs(conn, base_index)
+            # The rollup cell is at ``number``: none of these is on L1 (a stored safe status is
+            # stale after a reorg), but a final one is never discarded.
+            final = [b.number for b in discarded if b.status == "final"]
+            if final:
+                raise RuntimeError(
+                    f"batch {number} was refused but batches {final} are final here: never "
+                    "discarded (operator action needed)"
+                )
+            if base.get_root() != refusal.state_root:
+                raise RuntimeError(
+                    f"the rollup's state root 0x{refusal.state_root.hex()} is not the root of "
+                    f"batch {number - 1} in the store: the L1 holds another history (operator "
+                    "action needed)"
+                )
+            if base.next_deposit_index != refusal.next_deposit_index:
+                raise RuntimeError(
+                    f"the L1 deposit queue is at {refusal.next_deposit_index}, batch "
+                    f"{number - 1} at {base.next_deposit_index} (operator action needed)"
+                )
+            self._check_forced_credited(refusal)
+            kept, dropped = self._resequence(base, base_index, soft, refusal)
+            with store.begin() as conn:
+                store.discard_batches_from(conn, number, base_index)
+                store.save_txs(conn, kept + dropped)
+            crashpoint("after_recovery_commit")
+            self._rebuild()
+        log.warning(
+            "batch %d refused by the L1 (%s): discarded %d sealed batches, re-sequenced %d soft "
+            "transactions from soft index %d (deposits first), dropped %d",
+            number,
+            refusal.reason,
+            len(discarded),
+            len(kept),
+            base_index,
+            len(dropped),
+        )
+        for entry in dropped:
+            log.warning("transaction 0x%s dropped: %s", entry.hash.hex(), entry.error)
+        return len(discarded)
+
+    def _check_forced_credited(self, refusal: UnpostableBatch) -> None:
+        """Every deposit the L1 forces must be credited, at its queue index, before re-sequencing
+        (else the re-sealed batch would be refused again)."""
+        for position, deposit_hash in enumerate(refusal.pending_forced):
+            index = refusal.next_deposit_index + position
+            deposit = self.executor.deposits.get(index)
+            if deposit is None:
+                raise RuntimeError(
+                    f"batch {refusal.number} refused ({refusal.reason}); waiting for forced "
+                    f"deposit {index} to be credited before re-sequencing"
+                )
+            ours = compute_deposit_hash(
+                OutPoint.deserialize(deposit.out_point), deposit.public_key, deposit.amount
+            )
+            if ours != deposit_hash:
+                raise RuntimeError(
+                    f"deposit {index} credited here is not the one the L1 forces at that index "
+                    "(operator action needed)"
+                )
+
+    def _resequence(
+        self, base: L2State, base_index: int, soft: list[SoftEntry], refusal: UnpostableBatch
+    ) -> tuple[list[SoftEntry], list[SoftEntry]]:
+        """Pure: ``soft`` re-applied on ``base`` with the deposits first (queue order); returns
+        the entries kept (new soft indices) and those dropped (with the reason)."""
+        deposits: list[SoftEntry] = sorted(
+            (e for e in soft if isinstance(e, DepositEntry)), key=lambda e: e.nonce
+        )
+        others: list[SoftEntry] = [e for e in soft if not isinstance(e, DepositEntry)]
+        kept: list[SoftEntry] = []
+        dropped: list[SoftEntry] = []
+        state = base.copy()
+        for entry in deposits + others:
+            try:
+                receipt = apply_transaction(state, entry.tx, self.config, self.executor.deposits)
+            except L2Error as exc:
+                if isinstance(entry, DepositEntry):
+                    raise RuntimeError(
+                        f"credited deposit {entry.tx.deposit_index} no longer applies: {exc}"
+                    ) from None
+                rejected = rejection_from_l2(exc)
+                entry.status = "dropped"
+                entry.error = (
+                    f"{rejected.code}: {rejected.message} (re-sequenced after the L1 refused "
+                    f"batch {refusal.number}: {refusal.reason})"
+                )
+                entry.soft_index = entry.post_root = entry.receipt = None
+                entry.batch_number = entry.position = None
+                dropped.append(entry)
+                continue
+            entry.soft_index = base_index + len(kept)
+            entry.post_root = state.get_root()
+            entry.receipt = receipt_to_json(receipt, self.config)
+            entry.batch_number = entry.position = None
+            kept.append(entry)
+        return kept, dropped
 
     def load_sealed_batch(self, record: BatchRecord) -> SealedBatch:
         from l2.batch import BatchCommitment

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -385,6 +386,24 @@ class Store:
             update(batches)
             .where(batches.c.number == number)
             .values(status=status, l1_tx_hash=l1_tx_hash)
+        )
+
+    def discard_batches_from(self, conn: Connection, number: int, from_soft_index: int) -> None:
+        """Delete the batches ``>= number`` (and their post intents) and take every soft
+        transaction from ``from_soft_index`` out of the soft chain (soft index, batch and
+        position cleared), in the caller's transaction: the caller writes them back re-sequenced
+        (``Sequencer.recover_refused``)."""
+        numbers = [
+            int(n)
+            for (n,) in conn.execute(select(batches.c.number).where(batches.c.number >= number))
+        ]
+        conn.execute(delete(batches).where(batches.c.number >= number))
+        if numbers:
+            conn.execute(delete(meta).where(meta.c.key.in_([f"post_intent:{n}" for n in numbers])))
+        conn.execute(
+            update(transactions)
+            .where(transactions.c.soft_index >= from_soft_index)
+            .values(soft_index=None, batch_number=None, position=None)
         )
 
     @staticmethod

@@ -9,17 +9,19 @@ sequencer run with the test-only fault ``--fault ignore-deposits-of X``.
   the L1's ``rollup_state`` verifier ("the batch ignores pending forced deposits"): the sequencer
   can halt, but it cannot censor.
 - Restarted honestly (no fault) on the same data dir, the sequencer credits the forced deposit
-  to X on its soft state, but it stays halted: the batches it sealed while censoring are already
-  in its store and it cannot unseal them, so its poster keeps refusing the first of them (its own
-  check: "forced deposits are pending") and nothing more lands.  Recovering needs re-sealing the
-  batches the L1 refused (left to the sequencer; until then the escape hatch is the way out,
-  tests/sequencer/test_escape_hatch_e2e.py).
+  to X on its soft state and recovers (``Sequencer.recover_refused``): its poster finds the first
+  batch sealed while censoring unpostable ("forced deposits are pending"), so the batches it
+  sealed while censoring (none on L1) are discarded, the soft state goes back to the last batch
+  on L1, X's deposit is re-applied first, then the acknowledged transfers of the discarded
+  batches, and the result is re-sealed and lands: X's deposit is absorbed and every
+  acknowledged transfer is in a landed batch (none had to be dropped).
 
 The first tests are fast checks of the fault flag's configuration (no processes).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,7 +148,9 @@ def reasons(proc: Proc) -> str:
 # ----------------------------------------------------------------------------- the flow
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_a_censoring_sequencer_halts_once_the_deposit_is_forced(node: Node, tmp_path: Path) -> None:
+def test_a_censoring_sequencer_halts_once_the_deposit_is_forced_then_recovers(
+    node: Node, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "seq"
     proc = start_sequencer(node, data_dir, fault=True)
     try:
@@ -170,9 +174,13 @@ def test_a_censoring_sequencer_halts_once_the_deposit_is_forced(node: Node, tmp_
 
         # The sequencer keeps batching other users' transfers, and those batches land (they
         # absorb Alice's and Bob's deposit cells and leave X's alone).
+        acked: list[str] = []
         for nonce in range(2):
-            post_tx(
-                proc, sign_transaction(Transfer(0, 1, CKB, 0, nonce), ALICE_L2.private_key, config)
+            acked.append(
+                post_tx(
+                    proc,
+                    sign_transaction(Transfer(0, 1, CKB, 0, nonce), ALICE_L2.private_key, config),
+                )
             )
             node.mine_until(lambda: all_landed(proc), f"transfer batch {nonce} landed", 40)
         landed = len(batches(proc))
@@ -194,13 +202,17 @@ def test_a_censoring_sequencer_halts_once_the_deposit_is_forced(node: Node, tmp_
         assert state.pending_forced == (x_cell.deposit_hash(),)
 
         # From now on every batch the faulty sequencer tries to post is refused by the L1.
-        post_tx(proc, sign_transaction(Transfer(0, 1, CKB, 0, 2), ALICE_L2.private_key, config))
+        refused = [
+            post_tx(proc, sign_transaction(Transfer(0, 1, CKB, 0, 2), ALICE_L2.private_key, config))
+        ]
         refusal = node.mine_until(
             lambda: IGNORES_FORCED in (r := reasons(proc)) and r, "the L1 refusing batch", 10
         )
         assert "L1RpcError" in refusal and "rollup_state" in refusal, refusal
         assert get(proc, "/v1/status")["health"] == "degraded"
-        post_tx(proc, sign_transaction(Transfer(1, 0, CKB, 0, 0), BOB_L2.private_key, config))
+        refused.append(
+            post_tx(proc, sign_transaction(Transfer(1, 0, CKB, 0, 0), BOB_L2.private_key, config))
+        )
         wait_until(lambda: len(batches(proc)) == landed + 2, 20, 0.2, "a second batch sealed")
         node.mine(4)
         time.sleep(1.5)
@@ -216,29 +228,62 @@ def test_a_censoring_sequencer_halts_once_the_deposit_is_forced(node: Node, tmp_
         proc.stop()
 
     # Restarted honestly on the same data dir: the forced deposit is credited to X (queue
-    # index 2, account 2) on the soft state, but the batches sealed while censoring cannot be
-    # unsealed, so the poster refuses the first of them and nothing more lands.
+    # index 2, account 2) on the soft state; the poster finds the batches sealed while censoring
+    # unpostable, so they are discarded and re-sequenced (X's deposit first, then Alice's and
+    # Bob's acknowledged transfers) into one batch that lands.
     log_offset = len(proc.log_path.read_text(errors="replace"))
     proc = start_sequencer(node, data_dir, fault=False)
     try:
         proc.wait_healthy()
         node.mine_until(lambda: balance(proc, 2) == X_DEPOSIT, "the forced deposit credited", 10)
-        deposits = get(proc, "/v1/deposits")["deposits"]
-        assert [(d["deposit_index"], d["to_index"], d["amount"]) for d in deposits][-1] == (
+        [*_, x_credit] = get(proc, "/v1/deposits")["deposits"]
+        assert (x_credit["deposit_index"], x_credit["to_index"], x_credit["amount"]) == (
             2,
             2,
             X_DEPOSIT,
         )
-        stuck = wait_until(
-            lambda: "forced deposits are pending" in (r := reasons(proc)) and r,
-            20,
-            0.2,
-            "the poster refusing its own censoring batch",
+        node.mine_until(
+            lambda: (
+                all_landed(proc)
+                and node.l1.find_rollup_cell(rollup_id).state.next_batch_number == landed + 1
+            ),
+            "the re-sealed batch landed",
+            40,
         )
-        assert f"batch {landed} ends at deposit 2" in stuck, stuck
-        node.mine(3)
-        time.sleep(1.0)
-        assert node.l1.find_rollup_cell(rollup_id).state.next_batch_number == landed
-        assert "FAULT" not in proc.log_path.read_text(errors="replace")[log_offset:]
+        state = node.l1.find_rollup_cell(rollup_id).state
+        assert (state.next_batch_number, state.next_deposit_index) == (landed + 1, 3)
+        assert state.pending_forced == ()
+        assert node.l1.list_pending_deposits(rollup_id) == []
+        assert len(batches(proc)) == landed + 1
+        resealed = get(proc, f"/v1/batches/{landed}")
+        assert resealed["transactions"] == [x_credit["hash"], *refused]
+        assert (resealed["deposit_start"], resealed["deposit_end"]) == (2, 3)
+        assert resealed["l1_tx_hash"] is not None
+        x_view = get(proc, f"/v1/transactions/{x_credit['hash']}")
+        assert x_view["status"] in ("safe", "final") and x_view["batch"]["number"] == landed
+        # Every acknowledged transfer is in a landed batch; none was dropped.
+        for number, hashes in ((None, acked), (landed, refused)):
+            for tx_hash in hashes:
+                view = get(proc, f"/v1/transactions/{tx_hash}")
+                assert view["status"] in ("safe", "final"), view
+                assert view["error"] is None, view
+                if number is not None:
+                    assert view["batch"]["number"] == number, view
+                else:
+                    assert view["batch"]["number"] < landed, view
+        assert balance(proc, 0) == ALICE_DEPOSIT - 2 * CKB
+        assert balance(proc, 1) == BOB_DEPOSIT + 2 * CKB
+        assert balance(proc, 2) == X_DEPOSIT
+        wait_until(lambda: get(proc, "/v1/status")["health"] == "ok", 20, 0.2, "healthy again")
+        log = proc.log_path.read_text(errors="replace")[log_offset:]
+        assert "FAULT" not in log
+        # The two batches sealed while censoring, and one holding X's deposit if it was sealed
+        # before the recovery ran; the three soft transactions re-sequenced, none dropped.
+        assert re.search(
+            rf"batch {landed} refused by the L1 \(batch {landed} ends at deposit 2 but 1 forced "
+            r"deposits are pending from 2\): discarded [23] sealed batches, re-sequenced 3 soft "
+            r"transactions from soft index \d+ \(deposits first\), dropped 0\n",
+            log,
+        ), log
     finally:
         proc.stop()

@@ -1,7 +1,9 @@
 """The L1 poster, the deposit watcher and deposit crediting in-process, against a fake L1:
 status from confirmations (posted/safe/final), reorg -> sealed -> posted again, R2 reconciliation
 (same batch found, a different one refused, an intent in the pool not resent), R6 backoff and
-``degraded``, B1 (a deposit credited once, across restarts), forced deposits first."""
+``degraded``, B1 (a deposit credited once, across restarts), forced deposits first, and the
+recovery from sealed batches the L1 refuses (discarded, re-sequenced deposits first, re-sealed;
+a transaction that no longer applies is dropped with the reason)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ import httpx
 import pytest
 
 from l1.ckb.types import CellOutput, OutPoint, Script
-from l1.core.scripts.rollup.layout import DepositArgs
+from l1.core.scripts.rollup.layout import DepositArgs, compute_deposit_hash
 from l1.devnet_keys import DEVNET_KEYS, derive_devnet_key
+from l2.batch import BatchCommitment
 from l2.client.bridge import DepositCell, DepositSeen
-from l2.tx import L1Deposit
+from l2.errors import InsufficientBalance
+from l2.tx import L1Deposit, Transaction, compute_tx_hash
 from sequencer.batcher import Batcher, SealedBatch, compute_test_versioned_hashes
 from sequencer.config import SequencerConfig, parse_private_key
 from sequencer.entries import BatchStatus
@@ -67,6 +71,7 @@ class FakeL1:
     next_batch: int = 0
     next_deposit: int = 0
     pending_forced: tuple[bytes, ...] = ()
+    state_root: bytes = bytes(32)
     on_l1: list[Any] = field(default_factory=list)
     sent: list[Any] = field(default_factory=list)
     live: set[OutPoint] = field(default_factory=set)
@@ -77,6 +82,7 @@ class FakeL1:
             next_batch_number=self.next_batch,
             next_deposit_index=self.next_deposit,
             pending_forced=self.pending_forced,
+            state_root=self.state_root,
             challenge_window=4,
         )
         return SimpleNamespace(state=state)
@@ -135,6 +141,8 @@ def _poster(seq: Sequencer, l1: FakeL1, safe: int = 1) -> L1Poster:
         DEVNET_KEYS[7].private_key,
         safe_confirmations=safe,
     )
+    if l1.state_root == bytes(32):
+        l1.state_root = seq.genesis.get_root()
     seq.poster = poster
     return poster
 
@@ -339,3 +347,213 @@ def test_the_watcher_plans_forced_deposits_first(tmp_path: Path) -> None:
 
 def test_settings_without_an_l1_keep_the_devnet_rollup(tmp_path: Path) -> None:
     assert settings(tmp_path).rollup_config() == SequencerConfig().rollup_config()
+
+
+# ----------------------------------------------------------------------------- refused batches
+def _forced_hash(deposit: L1Deposit) -> bytes:
+    out_point = OutPoint.deserialize(deposit.out_point)
+    return compute_deposit_hash(out_point, deposit.public_key, deposit.amount)
+
+
+def _land(seq: Sequencer, l1: FakeL1, number: int) -> None:
+    """The batch's posted transaction commits: the fake rollup cell moves past it."""
+    status, tx_hash = _status(seq, number)
+    assert status == "posted" and tx_hash is not None
+    l1.client.txs[tx_hash] = ("committed", l1.client.tip - 1)
+    with seq.store.read() as conn:
+        record = seq.store.get_batch(conn, number)
+    assert record is not None
+    commitment = BatchCommitment.deserialize(record.commitment)
+    absorbed = commitment.deposit_end - l1.next_deposit
+    l1.pending_forced = l1.pending_forced[absorbed:]
+    l1.next_batch, l1.next_deposit = number + 1, commitment.deposit_end
+    l1.state_root = record.new_root
+    seq.advance_batches()
+    assert _status(seq, number)[0] == "safe"
+
+
+def _batch_view(seq: Sequencer) -> list[tuple[int, str, list[bytes]]]:
+    with seq.store.read() as conn:
+        return [
+            (b.number, b.status, seq.store.get_batch_tx_hashes(conn, b.number))
+            for b in seq.store.list_batches(conn, 0, 100)
+        ]
+
+
+def _hash(seq: Sequencer, tx: Transaction) -> bytes:
+    return compute_tx_hash(tx, seq.config)
+
+
+def test_batches_refused_for_a_forced_deposit_are_resequenced_and_land(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seq = open_sequencer(tmp_path)
+    l1 = FakeL1()
+    _poster(seq, l1)
+    zero = transfer(seq.config, 1, 2, 10, 0)
+    seq.submit([zero])
+    assert seq.seal_due_batch(force=True) is not None
+    seq.advance_batches()
+    _land(seq, l1, 0)
+
+    # The L1 forces a deposit the sequencer has not credited; meanwhile it seals two batches
+    # (they ignore it) and acknowledges one more transfer (unbatched) and a queued one.
+    forced = _deposit(0, 1, amount=5_000)
+    l1.pending_forced = (_forced_hash(forced),)
+    a, b = transfer(seq.config, 1, 2, 20, 1), transfer(seq.config, 3, 1, 30, 0)
+    c, queued = transfer(seq.config, 1, 2, 5, 2), transfer(seq.config, 3, 1, 1, 2)
+    seq.submit([a])
+    assert seq.seal_due_batch(force=True) is not None
+    seq.submit([b])
+    assert seq.seal_due_batch(force=True) is not None
+    seq.submit([c, queued])
+    sent = list(l1.sent)
+    before = _batch_view(seq)
+    root = seq.executor.soft_root
+    assert [(n, status) for n, status, _ in before] == [(0, "safe"), (1, "sealed"), (2, "sealed")]
+
+    # Refused, but the forced deposit is not credited yet: wait, nothing changes.
+    with pytest.raises(RuntimeError, match="waiting for forced deposit 0 to be credited"):
+        seq.advance_batches()
+    assert _batch_view(seq) == before and l1.sent == sent and seq.executor.soft_root == root
+    new_index = seq.executor.state.next_account_index
+    assert seq.credit_deposits([(forced, 7)]) == 1
+    root = seq.executor.soft_root
+
+    # A storage failure in the middle of the recovery: rolled back, nothing changed.
+    def broken_save(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk gone")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(seq.store, "save_txs", broken_save)
+        with pytest.raises(RuntimeError, match="disk gone"):
+            seq.advance_batches()
+    assert _batch_view(seq) == before and seq.executor.soft_root == root
+    assert seq.next_batch_number == 3
+
+    # The recovery: batches 1 and 2 discarded, the forced deposit first, then a, b, c in their
+    # order, re-sealed as batch 1 on the rollup's state root; nothing dropped.
+    seq.advance_batches()
+    with seq.store.read() as conn:
+        deposit_hash = seq.store.list_deposits(conn)[0]["tx_hash"]
+        record = seq.store.get_batch(conn, 1)
+        entries = [seq.store.get_tx(conn, _hash(seq, t)) for t in (a, b, c, queued)]
+    assert record is not None
+    assert _batch_view(seq) == [
+        before[0],
+        (1, "sealed", [deposit_hash, _hash(seq, a), _hash(seq, b), _hash(seq, c)]),
+    ]
+    commitment = BatchCommitment.deserialize(record.commitment)
+    assert (commitment.prev_root, commitment.deposit_start, commitment.deposit_end) == (
+        l1.state_root,
+        0,
+        1,
+    )
+    assert seq.executor.unbatched == [] and seq.next_batch_number == 2
+    assert [e.status if e else None for e in entries] == ["soft", "soft", "soft", "pending"]
+    assert seq.executor.state.get_account(new_index).balance == 5_000  # type: ignore[union-attr]
+    assert seq.executor.soft_root == record.new_root
+    with seq.store.read() as conn:
+        assert seq.store.get_meta(conn, "post_intent:1") is None
+        assert seq.store.count_by_status(conn).get("dropped", 0) == 0
+
+    # Posted and landed; a restart resumes from the re-sealed batch.
+    seq.advance_batches()
+    assert len(l1.sent) == len(sent) + 1
+    _land(seq, l1, 1)
+    assert l1.pending_forced == () and l1.next_deposit == 1
+    seq.close()
+    seq = open_sequencer(tmp_path)
+    assert seq.executor.soft_root == record.new_root and seq.next_batch_number == 2
+    assert seq.mempool.pending_count == 1
+    seq.close()
+
+
+def test_a_transaction_that_no_longer_applies_is_dropped_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seq = open_sequencer(tmp_path)
+    l1 = FakeL1()
+    _poster(seq, l1)
+    forced = _deposit(0, 1, amount=5_000)
+    l1.pending_forced = (_forced_hash(forced),)
+    a, a2, b = (
+        transfer(seq.config, 1, 2, 20, 0),
+        transfer(seq.config, 1, 2, 20, 1),
+        transfer(seq.config, 3, 1, 30, 0),
+    )
+    seq.submit([a, a2, b])
+    assert seq.seal_due_batch(force=True) is not None
+    assert seq.credit_deposits([(forced, 7)]) == 1
+    # Re-sequencing never makes a transaction invalid by itself (deposits only move earlier),
+    # so the STF is made to refuse ``a`` on re-execution: its sender's next one follows it.
+    import sequencer.service as service
+
+    real = service.apply_transaction
+
+    def refusing(state: Any, tx: Any, *args: Any) -> Any:
+        if tx == a:
+            raise InsufficientBalance("account 1 cannot pay 20 + fee 0")
+        return real(state, tx, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "apply_transaction", refusing)
+        seq.advance_batches()
+    with seq.store.read() as conn:
+        dropped = [seq.store.get_tx(conn, _hash(seq, t)) for t in (a, a2)]
+        kept = seq.store.get_tx(conn, _hash(seq, b))
+        deposit_hash = seq.store.list_deposits(conn)[0]["tx_hash"]
+    assert _batch_view(seq) == [(0, "sealed", [deposit_hash, _hash(seq, b)])]
+    assert kept is not None and (kept.status, kept.batch_number, kept.soft_index) == ("soft", 0, 1)
+    for entry, code in zip(dropped, ("insufficient_balance", "nonce_too_high"), strict=True):
+        assert entry is not None and entry.status == "dropped"
+        assert (entry.soft_index, entry.batch_number, entry.receipt) == (None, None, None)
+        assert entry.error is not None and entry.error.startswith(code + ": "), entry.error
+        assert "re-sequenced after the L1 refused batch 0" in entry.error
+        assert "forced deposits are pending" in entry.error
+    assert seq.executor.state.get_account(1).nonce == 0  # type: ignore[union-attr]
+    # Nothing lost silently: the sender can send nonce 0 again, and it executes.
+    [admission] = seq.submit([a])
+    assert not isinstance(admission, Exception) and admission.entry.status == "soft"
+    seq.advance_batches()
+    assert _status(seq, 0)[0] == "posted"
+    seq.close()
+
+
+def test_a_crash_after_the_recovery_commit_resumes_from_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seq = open_sequencer(tmp_path)
+    l1 = FakeL1()
+    _poster(seq, l1)
+    forced = _deposit(0, 1, amount=5_000)
+    l1.pending_forced = (_forced_hash(forced),)
+    a, b = transfer(seq.config, 1, 2, 20, 0), transfer(seq.config, 3, 1, 30, 0)
+    seq.submit([a])
+    assert seq.seal_due_batch(force=True) is not None
+    seq.submit([b])
+    assert seq.credit_deposits([(forced, 7)]) == 1
+
+    def crash(name: str) -> None:
+        if name == "after_recovery_commit":
+            raise SystemExit("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("sequencer.service.crashpoint", crash)
+        with pytest.raises(SystemExit):
+            seq.advance_batches()
+    seq.close()
+
+    # The store holds the re-sequenced soft chain (deposit first) and no batch: a restart
+    # replays it (post-roots checked) and the batcher re-seals it.
+    seq = open_sequencer(tmp_path)
+    _poster(seq, l1)
+    with seq.store.read() as conn:
+        deposit_hash = seq.store.list_deposits(conn)[0]["tx_hash"]
+    assert _batch_view(seq) == [] and seq.next_batch_number == 0
+    assert [e.hash for e in seq.executor.unbatched] == [deposit_hash, _hash(seq, a), _hash(seq, b)]
+    assert [e.soft_index for e in seq.executor.unbatched] == [0, 1, 2]
+    assert seq.seal_due_batch(force=True) is not None
+    seq.advance_batches()
+    assert _status(seq, 0)[0] == "posted"
+    seq.close()
