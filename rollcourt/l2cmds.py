@@ -281,6 +281,26 @@ def _submitted(view: TxView, what: str, as_json: bool) -> None:
     err.print(what, markup=False)
 
 
+def _submit_signed(
+    key: str,
+    from_index: int,
+    nonce: int | None,
+    sequencer: str | None,
+    wait: str | None,
+    timeout: float,
+    what: str,
+    submit: Callable[[SequencerClient, bytes, int], TxView],
+) -> TxView:
+    """Load the key, check it owns the account, sign and submit with the next nonce (unless
+    one is given), then wait for the requested status."""
+    sender = _load_key(key)
+    with _client(sequencer) as client:
+        next_nonce = _check_owner(client, from_index, sender)
+        with sequencer_errors(what):
+            view = submit(client, sender.private_key, next_nonce if nonce is None else nonce)
+        return _wait(client, view, wait, timeout)
+
+
 def transfer(
     key: L2KeyOption,
     from_index: Annotated[int, typer.Option("--from", help="sender's L2 account index")],
@@ -299,19 +319,12 @@ def transfer(
     _check_account(from_index, "--from")
     _check_account(to_index, "--to")
     _check_wait(wait)
-    sender = _load_key(key)
-    with _client(sequencer) as client:
-        next_nonce = _check_owner(client, from_index, sender)
-        with sequencer_errors("the transfer"):
-            view = client.submit_transfer(
-                sender.private_key,
-                from_index,
-                to_index,
-                shannons,
-                fee_shannons,
-                next_nonce if nonce is None else nonce,
-            )
-        view = _wait(client, view, wait, timeout)
+    view = _submit_signed(
+        key, from_index, nonce, sequencer, wait, timeout, "the transfer",
+        lambda client, private_key, tx_nonce: client.submit_transfer(
+            private_key, from_index, to_index, shannons, fee_shannons, tx_nonce
+        ),
+    )  # fmt: skip
     _submitted(
         view,
         f"sent {format_ckb(shannons)} CKB from account {from_index} to account {to_index} "
@@ -341,19 +354,12 @@ def withdraw(
     _check_account(from_index, "--from")
     recipient = parse_lock_args(to_l1)
     _check_wait(wait)
-    sender = _load_key(key)
-    with _client(sequencer) as client:
-        next_nonce = _check_owner(client, from_index, sender)
-        with sequencer_errors("the withdrawal"):
-            view = client.submit_withdraw(
-                sender.private_key,
-                from_index,
-                shannons,
-                recipient,
-                fee_shannons,
-                next_nonce if nonce is None else nonce,
-            )
-        view = _wait(client, view, wait, timeout)
+    view = _submit_signed(
+        key, from_index, nonce, sequencer, wait, timeout, "the withdrawal",
+        lambda client, private_key, tx_nonce: client.submit_withdraw(
+            private_key, from_index, shannons, recipient, fee_shannons, tx_nonce
+        ),
+    )  # fmt: skip
     _submitted(
         view,
         f"withdrawing {format_ckb(shannons)} CKB from account {from_index} to L1 lock args "

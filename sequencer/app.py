@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -30,7 +28,7 @@ from l2.smt import verify_proof
 from l2.tx import Transaction, Transfer, Withdraw, decode_record
 from sequencer.entries import TxEntry
 from sequencer.errors import Rejected, rejection_from_l2
-from sequencer.httperrors import error_response, install_error_handlers
+from sequencer.httperrors import create_service_app, error_response
 from sequencer.mempool import Admission
 from sequencer.models import BulkIn, RecordIn, TransferIn, TxIn, WithdrawIn, parse_hex
 from sequencer.service import Head, Sequencer
@@ -124,25 +122,9 @@ def to_transaction(model: TransferIn | WithdrawIn | RecordIn, seq: Sequencer) ->
 
 
 def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if manage_lifecycle:
-            seq.start()
-        try:
-            yield
-        finally:
-            if manage_lifecycle:
-                seq.close()
-
-    app = FastAPI(
-        title="rollcourt sequencer",
-        version="0.1.0",
-        lifespan=lifespan,
-        docs_url="/docs",
-        description=__doc__,
+    app = create_service_app(
+        "sequencer", __doc__, seq.start, seq.close, manage_lifecycle=manage_lifecycle
     )
-
-    install_error_handlers(app, "sequencer")
 
     # ------------------------------------------------------------------ helpers
     def batch_status(entry: TxEntry) -> str | None:

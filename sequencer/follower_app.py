@@ -15,8 +15,6 @@ rollup's creation has not been seen on L1).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query
@@ -26,7 +24,7 @@ from l2.smt import verify_proof
 from l2.state import L2State
 from sequencer.errors import Rejected
 from sequencer.follower import FollowedBatch, Follower
-from sequencer.httperrors import error_response, install_error_handlers
+from sequencer.httperrors import create_service_app, error_response
 from sequencer.models import parse_hex
 
 __all__ = ["create_follower_app"]
@@ -42,25 +40,9 @@ def _hx(value: bytes | None) -> str | None:
 
 
 def create_follower_app(follower: Follower, *, manage_lifecycle: bool = True) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if manage_lifecycle:
-            follower.start()
-        try:
-            yield
-        finally:
-            if manage_lifecycle:
-                follower.close()
-
-    app = FastAPI(
-        title="rollcourt follower",
-        version="0.1.0",
-        lifespan=lifespan,
-        docs_url="/docs",
-        description=__doc__,
+    app = create_service_app(
+        "follower", __doc__, follower.start, follower.close, manage_lifecycle=manage_lifecycle
     )
-
-    install_error_handlers(app, "follower")
 
     # ------------------------------------------------------------------ helpers
     def ready_state() -> L2State:

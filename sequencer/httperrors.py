@@ -5,6 +5,8 @@ logged, stack-trace-free 500 for anything we did wrong."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sequencer.errors import Rejected
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["create_service_app", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("sequencer.http")
 
@@ -44,3 +46,35 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
     async def _internal(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error in the %s", service)
         return error_response("internal", f"internal error; see the {service} log", 500)
+
+
+def create_service_app(
+    service: str,
+    description: str | None,
+    start: Callable[[], None],
+    close: Callable[[], None],
+    *,
+    manage_lifecycle: bool = True,
+) -> FastAPI:
+    """A FastAPI app for one of the sequencer's roles: lifecycle tied to the app's lifespan
+    (unless the caller manages it), OpenAPI at ``/docs``, and the shared error shape."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                close()
+
+    app = FastAPI(
+        title=f"rollcourt {service}",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        description=description or "",
+    )
+    install_error_handlers(app, service)
+    return app
