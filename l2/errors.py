@@ -32,6 +32,8 @@ __all__ = [
     "InsufficientBalance",
     "InvalidBatchData",
     "InvalidBatchHeader",
+    "InvalidMove",
+    "InvalidOneStepProof",
     "InvalidCommitmentEncoding",
     "InvalidProof",
     "InvalidPublicKey",
@@ -187,3 +189,12 @@ class InvalidStateUpdate(L2Error):
 
 class ConfigMismatch(L2Error):
     """A state built for another profile or tree depth than the configuration in use."""
+
+
+class InvalidMove(L2Error):
+    """A dispute-game move that the rules refuse (out of turn, wrong phase, malformed claim)."""
+
+
+class InvalidOneStepProof(L2Error):
+    """A one-step proof whose witness does not hold: a KZG opening, a Merkle witness, the
+    pre-state preimage, or a missing witness for an account or deposit the step reads."""
