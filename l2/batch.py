@@ -29,8 +29,17 @@ molecule-style fixed serialization (all integers little-endian)::
     blob_versioned_hashes: fixvec<Byte32> (u32 count | count x 32 bytes)
 
 and its hash is ``ckbhash`` of those bytes.  ``[deposit_start, deposit_end)`` is the deposit-queue
-range the batch consumed; ``withdrawals_root`` is CKB's CBMT root (RFC 0006) over the
-``compute_withdrawal_hash`` of each withdrawal in order (32 zero bytes for none).
+range the batch consumed; ``withdrawals_root`` is the final *withdrawal chain*
+(``w_0 = 0³²``, ``w_{k+1} = ckbhash(w_k ‖ compute_withdrawal_hash(withdrawal_k))``, 32 zero bytes
+for none).  A chain rather than a Merkle root because the dispute trace (``l2.dispute``) carries
+the chain after every record: a one-step proof then updates it with one hash, and a wrong
+withdrawals root is bisected exactly like a wrong state root (docs/disputes.md §1).
+
+**Reading by position.**  Derivation and the one-step proof read the same thing: the
+commitment's ``tx_count`` record slots at their fixed element positions (``get_batch_records``).
+The header is not read for the state transition, and a slot that does not hold four canonical
+31-byte elements reads as ``INVALID_SLOT_RECORD``, which never decodes: an invalid record, a
+no-op with a trace position.
 """
 
 from __future__ import annotations
@@ -39,7 +48,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from l1.ckb.cbmt import cbmt_root
 from l1.ckb.hashing import ckbhash
 from l1.core.blobs import (
     BYTES_PER_BLOB,
@@ -78,18 +86,23 @@ __all__ = [
     "BATCH_VERSION",
     "COMMITMENT_FIXED_SIZE",
     "ELEMENTS_PER_RECORD",
+    "INVALID_SLOT_RECORD",
     "RECORDS_PER_BLOB",
     "BatchCommitment",
     "RecordLocation",
     "compute_batch_blobs",
     "compute_batch_commitment",
     "compute_batch_data_size",
+    "compute_next_withdrawals_chain",
+    "compute_record_from_elements",
     "compute_withdrawals_root",
     "decode_batch",
     "decode_batch_blobs",
     "decode_batch_records",
     "encode_batch",
     "encode_batch_records",
+    "get_batch_records",
+    "get_blob_count",
     "get_record_from_blobs",
     "get_record_location",
 ]
@@ -102,6 +115,12 @@ _HEADER_ELEMENTS: Final = (_BLOB_LENGTH_PREFIX + BATCH_HEADER_SIZE) // USABLE_BY
 #: Record slots per blob, counting the slot the header takes in the first blob.
 RECORDS_PER_BLOB: Final = FIELD_ELEMENTS_PER_BLOB // ELEMENTS_PER_RECORD
 COMMITMENT_FIXED_SIZE: Final = 8 + 32 * 3 + 4 * 3 + 32
+#: What a record slot reads as when one of its elements has a non-zero first byte (so it is not
+#: four 31-byte chunks of data): kind 0, which ``decode_record`` always refuses
+#: (``InvalidRecord``: "unknown transaction kind 0").  Only derivation-side reading produces it;
+#: ``pack_data_into_blobs`` never writes such an element.
+INVALID_SLOT_RECORD: Final = bytes(RECORD_SIZE)
+_BYTES_PER_ELEMENT: Final = 32
 
 # The offsets formula relies on RECORD_SIZE and 4 + BATCH_HEADER_SIZE both being 4 whole
 # elements and on 4 dividing 4096; tests/l2/test_batch.py pins all three.
@@ -163,7 +182,7 @@ def decode_batch_records(data: bytes, preset: L2Preset) -> tuple[bytes, ...]:
 
 def decode_batch(data: bytes, config: RollupConfig) -> tuple[Transaction, ...]:
     """Strict decoding: the header and every record must be valid (``InvalidRecord`` names the
-    first bad record).  For tools and tests; derivation uses ``decode_batch_records``."""
+    first bad record).  For tools and tests; derivation uses ``get_batch_records``."""
     records = decode_batch_records(data, config.preset)
     decoded: list[Transaction] = []
     for index, record in enumerate(records):
@@ -183,8 +202,9 @@ def decode_batch_blobs(blobs: Sequence[bytes], preset: L2Preset) -> tuple[bytes,
     """The records carried by ``blobs``.
 
     The blobs must be exactly the canonical packing of the batch data -- the right number of
-    blobs, zero high bytes, zero padding after the data -- otherwise ``MalformedBatchData``:
-    two derivers can never read different data out of the same blobs.
+    blobs, zero high bytes, zero padding after the data -- otherwise ``MalformedBatchData``.
+    A strict check for tools and the sequencer's own output; derivation does not use it but
+    reads slots by position (``get_batch_records``), the reading a one-step proof can open.
     """
     if not blobs:
         raise MalformedBatchData("a batch has at least one blob")
@@ -219,22 +239,87 @@ def get_record_location(index: int) -> RecordLocation:
     return RecordLocation(slot // RECORDS_PER_BLOB, ELEMENTS_PER_RECORD * (slot % RECORDS_PER_BLOB))
 
 
+def compute_record_from_elements(elements: Sequence[bytes]) -> bytes:
+    """The record a slot's four 32-byte field elements carry: bytes 1..31 of each, in order.
+
+    If an element's first byte is not zero the slot is not packed data, and it reads as
+    ``INVALID_SLOT_RECORD`` (which fails to decode: a no-op).  Derivation and the one-step
+    verifier (which learns the elements from KZG openings) both go through this function, so
+    they cannot read a slot differently.
+    """
+    if len(elements) != ELEMENTS_PER_RECORD:
+        raise MalformedBatchData(f"a record is {ELEMENTS_PER_RECORD} elements")
+    for element in elements:
+        if len(element) != _BYTES_PER_ELEMENT:
+            raise MalformedBatchData(f"a field element is {_BYTES_PER_ELEMENT} bytes")
+    if any(element[0] for element in elements):
+        return INVALID_SLOT_RECORD
+    return b"".join(element[1:] for element in elements)
+
+
 def get_record_from_blobs(blobs: Sequence[bytes], index: int) -> bytes:
-    """Read record ``index`` straight from its field elements, without unpacking the batch."""
+    """Read record slot ``index`` straight from its field elements, without unpacking the batch
+    (``compute_record_from_elements``: a slot with a non-canonical element reads as
+    ``INVALID_SLOT_RECORD``).  ``MalformedBatchData`` if its blob is not given."""
     location = get_record_location(index)
     if location.blob_index >= len(blobs) or len(blobs[location.blob_index]) != BYTES_PER_BLOB:
         raise MalformedBatchData(f"record {index} lies in blob {location.blob_index}, not given")
     blob = blobs[location.blob_index]
-    return b"".join(
-        blob[32 * e + 1 : 32 * e + 32]
-        for e in range(location.first_element, location.first_element + location.element_count)
+    return compute_record_from_elements(
+        [
+            blob[_BYTES_PER_ELEMENT * e : _BYTES_PER_ELEMENT * (e + 1)]
+            for e in range(location.first_element, location.first_element + location.element_count)
+        ]
     )
 
 
+def get_blob_count(tx_count: int) -> int:
+    """Blobs a batch of ``tx_count`` records spans: ``ceil((tx_count + 1) / 1024)`` (the header
+    takes the first slot).  The L1 requires exactly this many at submission."""
+    if tx_count < 0:
+        raise FieldOutOfRange("tx_count must be non-negative")
+    return (tx_count + RECORDS_PER_BLOB) // RECORDS_PER_BLOB
+
+
+def get_batch_records(blobs: Sequence[bytes], tx_count: int) -> tuple[bytes, ...]:
+    """The ``tx_count`` record slots of a posted batch, read by position (124 bytes each).
+
+    This is *the* reading of batch data for the state transition (docs/disputes.md §1): the
+    commitment's ``tx_count`` says how many records there are, the header is ignored, and a slot
+    that is not packed data reads as ``INVALID_SLOT_RECORD``.  It never judges the bytes, so it
+    raises only ``MalformedBatchData`` when the blobs holding the slots are not given (or are not
+    blob-sized) -- never on content.  Blobs beyond the ones needed are not read.
+    """
+    needed = get_blob_count(tx_count)
+    if len(blobs) < needed:
+        raise MalformedBatchData(f"{tx_count} records need {needed} blobs, got {len(blobs)}")
+    for index in range(needed):
+        if len(blobs[index]) != BYTES_PER_BLOB:
+            raise MalformedBatchData(f"blob {index} is {len(blobs[index])} bytes")
+    return tuple(get_record_from_blobs(blobs, i) for i in range(tx_count))
+
+
 # ----------------------------------------------------------------------------- commitment
+def compute_next_withdrawals_chain(
+    chain: bytes, withdrawal: Withdrawal, config: RollupConfig
+) -> bytes:
+    """One link of the withdrawal chain: ``ckbhash(chain ‖ compute_withdrawal_hash(w))``.
+
+    The one-step verifier applies exactly this after a record that withdraws, so the trace's
+    chain and the commitment's ``withdrawals_root`` are the same fold."""
+    if len(chain) != 32:
+        raise FieldOutOfRange("a withdrawal chain is 32 bytes")
+    return ckbhash(chain + compute_withdrawal_hash(withdrawal, config))
+
+
 def compute_withdrawals_root(withdrawals: Sequence[Withdrawal], config: RollupConfig) -> bytes:
-    """CKB CBMT root over the withdrawal hashes in batch order (zero hash for none)."""
-    return cbmt_root([compute_withdrawal_hash(w, config) for w in withdrawals])
+    """The withdrawal chain folded over the withdrawals in batch order (``0³²`` for none).
+
+    The L1 recomputes it from the withdrawals listed at finalization (docs/disputes.md §3)."""
+    chain = bytes(32)
+    for withdrawal in withdrawals:
+        chain = compute_next_withdrawals_chain(chain, withdrawal, config)
+    return chain
 
 
 def _check_hash(value: bytes, what: str) -> None:

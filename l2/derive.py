@@ -9,13 +9,19 @@ derives to.
 
 Rules:
 
-- The data decides, never the claims.  A batch whose blobs do not decode (bad packing, unknown
-  version, wrong length...) derives as an empty batch (the state does not move) and yields an
-  ``INVALID_DATA`` finding; a record that does not decode, or an invalid transaction, is a
-  no-op inside ``apply_batch``.  Derivation never raises on L1 data, so every deriver reaches the
-  same state (catalogue D2, T4).
-- Each commitment is checked against the derived result: batch number, previous root, tx count,
-  deposit range, withdrawals root, new root.  A mismatch is reported, not raised: deciding what
+- The data decides, never the claims -- except ``tx_count``, which says how many record slots
+  the blobs hold (docs/disputes.md §1).  Derivation reads exactly the commitment's ``tx_count``
+  slots at their fixed element positions (``l2.batch.get_batch_records``), the same reading the
+  one-step proof opens with KZG; the header is ignored.  A slot that is not a record (a
+  non-canonical element, bytes that do not decode) or an invalid transaction is a no-op inside
+  ``apply_batch``.  Only missing blobs (the L1 requires them at submission, so this means the
+  deriver lacks data) derive as an empty batch, with a ``BLOB_COUNT`` finding.  Derivation never
+  raises on L1 data, so every deriver reaches the same state (catalogue D2, T4).
+- A batch may consume exactly the deposit-queue entries ``[deposit_start, deposit_end)`` its
+  commitment claims (the L1 knows those, by hash, and the one-step verifier can only check
+  those); a deposit record for any other index is ``UnknownDeposit``, a no-op.
+- Each commitment is checked against the derived result: batch number, previous root, deposit
+  range, withdrawals root (the withdrawal chain), new root.  A mismatch is reported, not raised: deciding what
   happens next (challenge) is the challenger's business, and derivation of honest data must not
   stop because someone else lied.
 - Derivation is a pure function of the ordered batch list.  After an L1 reorg the list changes
@@ -36,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from l2.batch import BatchCommitment, compute_withdrawals_root, decode_batch_blobs
+from l2.batch import BatchCommitment, compute_withdrawals_root, get_batch_records
 from l2.config import RollupConfig
 from l2.errors import InvalidBatchData, L2Error
 from l2.state import L2State
@@ -69,8 +75,13 @@ class BatchInput:
 class FindingKind(StrEnum):
     BATCH_NUMBER = "batch_number"
     PREV_ROOT = "prev_root"
+    #: No longer emitted: batch data is read by position and never fails to decode as a whole.
+    #: Kept so that stored findings and older callers still parse.
     INVALID_DATA = "invalid_data"
+    #: The blobs holding the commitment's record slots are missing (derived as empty).
     BLOB_COUNT = "blob_count"
+    #: Only for a ``tx_count`` above the preset's maximum (the L1 refuses such a submission;
+    #: derived as empty).  Any other count simply defines the records.
     TX_COUNT = "tx_count"
     DEPOSIT_RANGE = "deposit_range"
     WITHDRAWALS_ROOT = "withdrawals_root"
@@ -90,7 +101,7 @@ class FraudFinding:
 @dataclass(frozen=True, slots=True)
 class DerivedBatch:
     commitment: BatchCommitment
-    #: The apply_batch trace (roots after every transaction); empty if the data was invalid.
+    #: The apply_batch trace (roots after every record); empty if the blobs were missing.
     result: BatchResult
     findings: tuple[FraudFinding, ...]
 
@@ -131,22 +142,30 @@ def derive_batch(
             FindingKind.PREV_ROOT,
             f"builds on {commitment.prev_root.hex()}, derived root is {state.get_root().hex()}",
         )
-    if len(batch.blobs) != len(commitment.blob_versioned_hashes):
+    records: tuple[bytes, ...] = ()
+    limit = config.preset.max_txs_per_batch
+    if commitment.tx_count > limit:
+        report(
+            FindingKind.TX_COUNT,
+            f"claims {commitment.tx_count} records, the preset allows {limit}; derived as empty",
+        )
+    elif len(batch.blobs) < len(commitment.blob_versioned_hashes):
         report(
             FindingKind.BLOB_COUNT,
-            f"{len(batch.blobs)} blobs for {len(commitment.blob_versioned_hashes)} versioned hashes",
+            f"{len(batch.blobs)} blobs for {len(commitment.blob_versioned_hashes)} versioned "
+            "hashes; derived as empty",
         )
-    records: tuple[bytes, ...] = ()
-    try:
-        records = decode_batch_blobs(batch.blobs, config.preset)
-    except InvalidBatchData as exc:
-        report(FindingKind.INVALID_DATA, f"{type(exc).__name__}: {exc}; derived as empty")
-    queue = _deposit_queue(batch.deposits)
+    else:
+        try:
+            records = get_batch_records(batch.blobs, commitment.tx_count)
+        except InvalidBatchData as exc:
+            report(FindingKind.BLOB_COUNT, f"{exc}; derived as empty")
+    queue = {
+        index: deposit
+        for index, deposit in _deposit_queue(batch.deposits).items()
+        if commitment.deposit_start <= index < commitment.deposit_end
+    }
     result = apply_batch(state, records, config, queue)
-    if commitment.tx_count != result.tx_count:
-        report(
-            FindingKind.TX_COUNT, f"claims {commitment.tx_count} txs, data has {result.tx_count}"
-        )
     claimed = (commitment.deposit_start, commitment.deposit_end)
     derived = (result.deposit_start, result.deposit_end)
     if claimed != derived:

@@ -144,7 +144,9 @@ def apply_move(state: GameState, mover: Side, move: Move) -> GameState:
     """The state after ``mover``'s move; raises ``InvalidMove`` for a move out of turn, during
     the one-step phase, or with a malformed midpoint claim."""
     if mover is not state.turn:
-        raise InvalidMove(f"it is the {state.turn.name.lower()}'s turn, not the {mover.name.lower()}'s")
+        raise InvalidMove(
+            f"it is the {state.turn.name.lower()}'s turn, not the {mover.name.lower()}'s"
+        )
     mid = state.midpoint
     if mid is None:
         raise InvalidMove(

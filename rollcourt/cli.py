@@ -421,6 +421,7 @@ def devnet_up(
         challenge_window=DEVNET_WINDOWS[preset]["challenge_window"],
         forced_inclusion_window=DEVNET_WINDOWS[preset]["forced_inclusion_window"],
         escape_timeout=DEVNET_WINDOWS[preset]["escape_timeout"],
+        game_clock=DEVNET_WINDOWS[preset]["game_clock"],
     )
     if challenge_window is not None:
         options = replace(options, challenge_window=challenge_window)

@@ -61,11 +61,24 @@ PRESETS = ("devnet", "test")
 #: The test preset keeps its tiny difficulty forever, so an unpaced miner would produce blocks
 #: as fast as the CPU allows; the devnet preset's difficulty adjustment paces itself.
 DEFAULT_MINE_INTERVALS = {"devnet": 0.0, "test": 1.0}
-#: Rollup windows (L1 blocks) per preset: short enough to watch a batch become final.
+#: Rollup windows (L1 blocks) per preset: short enough to watch a batch become final. The game
+#: clock is what each side of a dispute game has for all its moves (docs/disputes.md §4).
 DEVNET_WINDOWS: dict[str, dict[str, int]] = {
-    "devnet": {"challenge_window": 20, "forced_inclusion_window": 40, "escape_timeout": 200},
-    "test": {"challenge_window": 4, "forced_inclusion_window": 8, "escape_timeout": 12},
+    "devnet": {
+        "challenge_window": 20,
+        "forced_inclusion_window": 40,
+        "escape_timeout": 200,
+        "game_clock": 20,
+    },
+    "test": {
+        "challenge_window": 4,
+        "forced_inclusion_window": 8,
+        "escape_timeout": 12,
+        "game_clock": 6,
+    },
 }
+#: Share of a lost bond burnt (per mille) on the devnet rollup.
+DEVNET_BURN_PERMILLE = 500
 PROJECT_ROOT = Path(l1.__file__).resolve().parent.parent
 
 
@@ -279,6 +292,8 @@ class DevnetOptions:
     challenge_window: int = 20
     forced_inclusion_window: int = 40
     escape_timeout: int = 200
+    game_clock: int = 20
+    burn_permille: int = DEVNET_BURN_PERMILLE
     #: Devnet key whose L1 funds post batches and bonds (public devnet keys only).
     proposer_key: str = "devnet:9"
 
@@ -359,6 +374,10 @@ def build_sequencer_role(options: DevnetOptions) -> Role:
         str(options.forced_inclusion_window),
         "--escape-timeout",
         str(options.escape_timeout),
+        "--game-clock",
+        str(options.game_clock),
+        "--burn-permille",
+        str(options.burn_permille),
         "--deposit-confirmations",
         "1",
         "--safe-confirmations",

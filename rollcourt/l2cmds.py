@@ -505,7 +505,9 @@ def claim(
     rpc: RpcOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Claim L1 withdrawal cells (after the challenge window) to the key's default lock."""
+    """Claim L1 withdrawal cells to the key's default lock. A withdrawal cell exists once its
+    batch is finalized on L1 (the sequencer finalizes it once its challenge window passed with
+    no open dispute game); the owner's signature is then all a claim needs."""
     from l1.ckb.json import bytes_to_json
     from l1.client import L1RpcError
     from l1.core.scripts.base import VerifierFailure
@@ -539,7 +541,8 @@ def claim(
             name = f"{bytes_to_json(target.tx_hash)}:{target.index}"
             if l1.get_live_cell(target) is None:
                 raise TransferFailed(
-                    f"withdrawal cell {name} is not live (already claimed, or never created)"
+                    f"withdrawal cell {name} is not live (already claimed, or its batch is not "
+                    "finalized on L1 yet)"
                 )
             try:
                 tx_hash = l1.claim_withdrawal(owner.private_key, target)
@@ -558,11 +561,6 @@ def claim(
 
 def _explain_claim_refusal(name: str, message: str) -> str:
     """One line that says why the L1 refused a claim, in the user's terms."""
-    if "SinceNotMet" in message:
-        return (
-            f"withdrawal {name} is not final yet: its batch's challenge window has not passed "
-            f"on L1 (the L1 said: {message})"
-        )
     if "PoolDuplicate" in message:
         return f"a claim of {name} is already pending on L1 (the L1 said: {message})"
     return f"the L1 refused the claim of {name}: {message}"

@@ -58,6 +58,12 @@ def main(
     forced_inclusion_window: Annotated[int | None, typer.Option(help="deploy: L1 blocks")] = None,
     escape_timeout: Annotated[int | None, typer.Option(help="deploy: L1 blocks")] = None,
     bond: Annotated[int | None, typer.Option(help="deploy: batch bond (shannons)")] = None,
+    game_clock: Annotated[
+        int | None, typer.Option(help="deploy: L1 blocks each side has in a dispute game")
+    ] = None,
+    burn_permille: Annotated[
+        int | None, typer.Option(help="deploy: burnt share of a lost bond, per mille")
+    ] = None,
     safe_confirmations: Annotated[
         int | None, typer.Option(help="L1 blocks on a safe batch")
     ] = None,
@@ -124,6 +130,8 @@ def main(
             "forced_inclusion_window": forced_inclusion_window,
             "escape_timeout": escape_timeout,
             "bond": bond,
+            "game_clock": game_clock,
+            "burn_permille": burn_permille,
             "safe_confirmations": safe_confirmations,
             "deposit_confirmations": deposit_confirmations,
             "fault": None if not fault or None in fault else " ".join(fault),

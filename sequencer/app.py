@@ -31,6 +31,7 @@ from sequencer.errors import Rejected, rejection_from_l2
 from sequencer.httperrors import create_service_app, error_response
 from sequencer.mempool import Admission
 from sequencer.models import BulkIn, RecordIn, TransferIn, TxIn, WithdrawIn, parse_hex
+from sequencer.poster import finalize_meta_key, withdrawal_out_point
 from sequencer.service import Head, Sequencer
 
 __all__ = ["create_app"]
@@ -445,16 +446,20 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
         return {"withdrawals": out}
 
     def withdrawal_l1_view(entry: TxEntry, view: dict[str, Any]) -> dict[str, Any]:
-        """The withdrawal's L1 cell once its batch is posted, and whether it can be claimed
-        (the batch is final: the challenge window has passed since its L1 commit)."""
-        l1_tx_hash = view["l1_tx_hash"]
-        if l1_tx_hash is None or entry.batch_number is None or entry.position is None:
+        """The withdrawal's L1 cell once its batch is final (FinalizeBatch created it: output
+        ``1 + position among the batch's withdrawals`` of that transaction), and whether it
+        can be claimed (it exists: the batch is final)."""
+        if view["status"] != "final" or entry.batch_number is None or entry.position is None:
             return {"l1_out_point": None, "claimable": False}
         with seq.store.read() as conn:
+            raw = seq.store.get_meta(conn, finalize_meta_key(entry.batch_number))
             before = seq.store.count_withdrawals_before(conn, entry.batch_number, entry.position)
+        if raw is None:
+            return {"l1_out_point": None, "claimable": False}
+        out_point = withdrawal_out_point(bytes.fromhex(raw), before)
         return {
-            "l1_out_point": {"tx_hash": l1_tx_hash, "index": 2 + before},
-            "claimable": view["status"] == "final",
+            "l1_out_point": {"tx_hash": _hx(out_point.tx_hash), "index": out_point.index},
+            "claimable": True,
         }
 
     # ------------------------------------------------------------------ status

@@ -16,7 +16,10 @@ snapshot -- one database transaction.  Then it is the poster's.
   sealed (the service then re-sequences: ``Sequencer.recover_refused``).  Must be idempotent per batch number: after a crash between "sent" and
   "recorded" the poster is asked again and must find its own transaction (catalogue R2);
 - ``status(batch)``: ``sealed`` / ``posted`` / ``safe`` (its L1 transaction is in the canonical
-  chain) / ``final`` (challenge window passed or proof verified).  A reorg may move a batch back.
+  chain) / ``final`` (FinalizeBatch for it is committed) / ``reverted`` (the L1 reverted it).  A
+  reorg may move a batch back;
+- ``revert_refusal()``: after ``status`` said ``reverted``, the rollup state the batches must be
+  re-sealed against, as an ``UnpostableBatch`` (``Sequencer.recover_refused`` handles both).
 
 ``NullPoster`` (this issue) posts nothing: batches stay ``sealed``, the soft head advances and the
 safe and final heads stay at genesis.
@@ -66,6 +69,10 @@ class SealedBatch:
     first_soft_index: int
     status: BatchStatus = "sealed"
     l1_tx_hash: bytes | None = None
+    #: The post-state's accounts root and next account index: SubmitBatch carries them so the
+    #: L1 checks the new root's counters (docs/disputes.md §1).
+    new_accounts_root: bytes = ZERO_HASH
+    new_next_account_index: int = 0
 
     def compute_blobs(self, config: RollupConfig) -> list[bytes]:
         return compute_batch_blobs([decode_record(r, config.profile) for r in self.records])
@@ -103,6 +110,8 @@ class BatchPoster(Protocol):
 
     def status(self, batch: SealedBatch) -> BatchStatus: ...
 
+    def revert_refusal(self) -> UnpostableBatch: ...
+
 
 class NullPoster:
     """Posts nothing (the L1 poster is the next issue): batches stay sealed."""
@@ -117,6 +126,9 @@ class NullPoster:
 
     def status(self, batch: SealedBatch) -> BatchStatus:
         return batch.status
+
+    def revert_refusal(self) -> UnpostableBatch:
+        raise RuntimeError("the null poster posts nothing, so nothing is ever reverted")
 
 
 def compute_kzg_versioned_hashes(blobs: Sequence[bytes]) -> list[bytes]:
@@ -161,6 +173,8 @@ def compute_sealed_batch(
         records=tuple(e.record for e in cut.entries),
         tx_hashes=tuple(e.hash for e in cut.entries),
         first_soft_index=cut.first_soft_index,
+        new_accounts_root=cut.post_state.get_accounts_root(),
+        new_next_account_index=cut.post_state.next_account_index,
     )
 
 

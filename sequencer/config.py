@@ -95,6 +95,10 @@ class SequencerConfig(BaseSettings):
     forced_inclusion_window: int = Field(default=200, ge=1, lt=1 << 56)
     escape_timeout: int = Field(default=1_000, ge=1, lt=1 << 56)
     bond: int = Field(default=500 * SHANNONS_PER_CKB, ge=0, lt=1 << 64)
+    #: Blocks each side of a dispute game has for all its moves (docs/disputes.md §4).
+    game_clock: int = Field(default=100, ge=1, lt=1 << 56)
+    #: Burnt share of a lost bond, per mille.
+    burn_permille: int = Field(default=500, ge=0, le=1000)
     #: A posted batch is ``safe`` once its L1 transaction has this many blocks on top.
     safe_confirmations: int = Field(default=3, ge=0)
     #: A deposit is credited on L2 once its L1 block has this many confirmations (itself

@@ -27,8 +27,10 @@ __all__ = [
 ]
 
 SignedTx = Transfer | Withdraw
-BatchStatus = Literal["sealed", "posted", "safe", "final"]
-BATCH_STATUSES: Final = ("sealed", "posted", "safe", "final")
+BatchStatus = Literal["sealed", "posted", "safe", "final", "reverted"]
+#: ``final``: FinalizeBatch for it is committed on L1; ``reverted``: the L1 reverted it (a
+#: challenger won a game on it or an earlier batch); the sequencer then re-sequences.
+BATCH_STATUSES: Final = ("sealed", "posted", "safe", "final", "reverted")
 #: Statuses of a transaction that still holds its (sender, nonce).
 LIVE_STATUSES: Final = frozenset({"pending", "soft"})
 
@@ -76,6 +78,9 @@ class BatchRecord:
     state: bytes
     l1_tx_hash: bytes | None
     sealed_at: float
+    #: The post-state's accounts root and next account index (SubmitBatch carries them).
+    accounts_root: bytes = bytes(32)
+    next_account_index: int = 0
 
     @property
     def last_soft_index(self) -> int:

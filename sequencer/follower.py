@@ -15,6 +15,11 @@ needed); every SubmitBatch's blobs are fetched by versioned hash and the batch i
   re-scans from ``fork + 1`` (the same replay ``l2.derive.rederive`` does, but the fork point comes
   from L1 block hashes instead of comparing inputs).  Snapshots of batches older than the history
   are dropped except the newest of them, so every reachable fork has a snapshot to restart from.
+- **Reverts and finality.**  A RevertBatches(k) removes the batches ``>= k`` from the derived
+  chain (they are kept aside with status ``reverted``; a reorg that undoes the revert brings them
+  back) and derivation continues from the snapshot after batch ``k - 1``: the snapshots of
+  batches that are not final yet are never pruned.  A batch is ``final`` once the rollup state's
+  ``next_final_batch`` (moved by FinalizeBatch) is past it.
 - **Findings.**  A commitment that disagrees with what its own data derives to (new root,
   withdrawals root, tx count, ...) or data that does not decode (derived as an empty batch) is
   recorded with the batch number -- never raised: the challenger acts on them.
@@ -44,7 +49,12 @@ from typing import Any, Final
 import httpx
 
 from l1.client import L1Client, L1RpcError
-from l1.core.scripts.rollup.layout import InvalidRollupEncoding, RollupState, SubmitBatch
+from l1.core.scripts.rollup.layout import (
+    InvalidRollupEncoding,
+    RevertBatches,
+    RollupState,
+    SubmitBatch,
+)
 from l2.batch import BatchCommitment
 from l2.client.bridge import RollupL1, RollupTxSeen, ScanResult, derive_l1_deposits
 from l2.config import RollupConfig
@@ -133,6 +143,8 @@ class FollowedBatch:
     withdrawals: tuple[FollowedWithdrawal, ...]
     #: The state after this batch (None once pruned: final and superseded).
     state: L2State | None
+    #: The L1 block of the RevertBatches that removed this batch (None: not reverted).
+    reverted_at: int | None = None
 
     @property
     def last_soft_index(self) -> int:
@@ -151,6 +163,10 @@ class _Chain:
     #: Deposit queue index -> (entry, L1 block it was absorbed in).
     deposits: dict[int, tuple[L1Deposit, int]] = field(default_factory=dict)
     batches: list[FollowedBatch] = field(default_factory=list)
+    #: Batches a RevertBatches removed (``reverted_at`` set), in the order they were removed.
+    reverted: list[FollowedBatch] = field(default_factory=list)
+    #: The rollup state's ``next_final_batch`` after the last rollup transaction processed.
+    final_batches: int = 0
 
 
 class _Unavailable(Exception):
@@ -308,8 +324,20 @@ class Follower:
 
     def _rollback(self, fork: int) -> None:
         chain = self.chain
-        kept = [b for b in chain.batches if b.block_number <= fork]
-        dropped = chain.batches[len(kept) :]
+        # A revert after the fork is undone: its batches (if posted before the fork) come back.
+        restored = [
+            b
+            for b in chain.reverted
+            if b.reverted_at is not None and b.reverted_at > fork and b.block_number <= fork
+        ]
+        reverted = [
+            b for b in chain.reverted if b.reverted_at is not None and b.reverted_at <= fork
+        ]
+        for batch in restored:
+            batch.reverted_at = None
+        valid = sorted(chain.batches + restored, key=lambda b: b.number)
+        kept = [b for b in valid if b.block_number <= fork]
+        dropped = [b for b in chain.batches if b.block_number > fork]
         if kept and kept[-1].state is None:
             with self._lock:
                 self.error = f"no snapshot to re-derive from after batch {kept[-1].number}"
@@ -322,6 +350,8 @@ class Follower:
             hashes={n: h for n, h in chain.hashes.items() if n <= fork},
             deposits={i: d for i, d in chain.deposits.items() if d[1] <= fork},
             batches=kept,
+            reverted=reverted,
+            final_batches=min(chain.final_batches, len(kept)),
         )
         if chain.creation_block is not None and chain.creation_block > fork:
             new.params, new.creation_block, new.genesis_name = None, None, None
@@ -399,6 +429,10 @@ class Follower:
         deposits = dict(chain.deposits)
         staged: list[tuple[RollupTxSeen, BatchInput]] = []
         undecodable: list[dict[str, Any]] = []
+        #: (L1 block, k, batches staged before it) of each RevertBatches(k), and (L1 block,
+        #: next final batch) of each rollup transaction, in L1 order.
+        reverts: list[tuple[int, int, int]] = []
+        finals: list[tuple[int, int]] = []
         done_to = scan.to_block
         unavailable: dict[str, Any] | None = None
         for seen in scan.rollup_txs:
@@ -419,12 +453,16 @@ class Follower:
                 break
             mine = ScanResult(scan.rollup_id, seen.block_number, seen.block_number, (seen,))
             absorbed = {d.deposit_index: (d, seen.block_number) for d in derive_l1_deposits(mine)}
+            finals.append((seen.block_number, seen.state.next_final_batch))
+            if isinstance(seen.action, RevertBatches):
+                reverts.append((seen.block_number, seen.action.batch_number, len(staged)))
+                continue
             if isinstance(seen.action, SubmitBatch):
-                number = len(chain.batches) + len(staged)
+                number = seen.prev_state.next_batch_number
                 if seen.commitment is None:
                     undecodable.append(
                         {
-                            "batch": seen.prev_state.next_batch_number,
+                            "batch": number,
                             "kind": "invalid_commitment",
                             "message": "the batch cell's data is not a batch commitment",
                             "l1_block_number": seen.block_number,
@@ -445,10 +483,36 @@ class Follower:
                 staged.append((seen, BatchInput(seen.commitment, blobs, queue)))
             else:
                 deposits.update(absorbed)
-        staged = [(s, i) for s, i in staged if s.block_number <= done_to]
+        # Only what is at or before ``done_to`` counts (the rest is scanned again next round);
+        # a revert removes the batches >= k staged before it (in L1 order) and derived earlier.
+        applied = [(block, k, at) for block, k, at in reverts if block <= done_to]
+        staged = [
+            (s, i)
+            for position, (s, i) in enumerate(staged)
+            if s.block_number <= done_to
+            and not any(i.commitment.batch_number >= k and position < at for _b, k, at in applied)
+        ]
+        cut = min((k for _block, k, _at in applied), default=None)
+        if cut is not None and cut < len(chain.batches):
+            base = chain.batches[cut - 1] if cut > 0 else None
+            if base is not None and base.state is None:
+                with self._lock:
+                    self.error = f"no snapshot to re-derive from after batch {base.number}"
+                return
+            with self._lock:
+                removed = chain.batches[cut:]
+                del chain.batches[cut:]
+                for batch in removed:
+                    batch.reverted_at = next(b for b, k, _at in applied if k <= batch.number)
+                chain.reverted.extend(removed)
+                self.counters["batches_dropped"] += len(removed)
+            log.warning("L1 reverted batches %s", [b.number for b in removed])
         new_batches = self._derive(staged, hashes) if staged else []
         with self._lock:
             chain.batches.extend(new_batches)
+            final = [f for block, f in finals if block <= done_to]
+            if final:
+                chain.final_batches = final[-1]
             chain.deposits = {i: d for i, d in deposits.items() if d[1] <= done_to}
             chain.hashes.update({n: h for n, h in hashes.items() if n <= done_to})
             floor = done_to - self.settings.history_blocks
@@ -461,7 +525,7 @@ class Follower:
             self._prune_snapshots()
         if unavailable is not None:
             log.warning("batch %s: data unavailable: %s", unavailable["batch"], unavailable)
-        if done_to >= scan.from_block or new_batches:
+        if done_to >= scan.from_block or new_batches or applied:
             self._persist()
 
     def _derive(
@@ -520,14 +584,16 @@ class Follower:
         return out
 
     def _prune_snapshots(self) -> None:
-        """Keep the snapshots a reorg within the kept block hashes can need: every batch after
-        the history floor, plus the newest one at or below it."""
+        """Keep the snapshots a reorg within the kept block hashes or a revert can need: every
+        batch after the history floor, plus the newest one at or below it, and every batch from
+        the last final one on (a revert of the first non-final batch restarts from there)."""
         if not self.chain.hashes:
             return
         floor = min(self.chain.hashes)
         batches = self.chain.batches
         anchor = max((i for i, b in enumerate(batches) if b.block_number < floor), default=-1)
-        for batch in batches[: max(anchor, 0)]:
+        keep_from = min(max(anchor, 0), max(self.chain.final_batches - 1, 0))
+        for batch in batches[:keep_from]:
             batch.state = None
 
     # ------------------------------------------------------------------ persistence
@@ -560,6 +626,8 @@ class Follower:
                 for d, block in chain.deposits.values()
             ],
             "batches": [_batch_to_json(b) for b in chain.batches],
+            "reverted": [_batch_to_json(b) for b in chain.reverted],
+            "final_batches": chain.final_batches,
             "undecodable": self.undecodable,
         }
 
@@ -591,6 +659,8 @@ class Follower:
             deposit = L1Deposit(_unhex(out_point), index, _unhex(public_key), amount)
             chain.deposits[index] = (deposit, block)
         chain.batches = [_batch_from_json(b) for b in data["batches"]]
+        chain.reverted = [_batch_from_json(b) for b in data.get("reverted", [])]
+        chain.final_batches = int(data.get("final_batches", 0))
         self.undecodable = list(data.get("undecodable", []))
         self.chain = chain
         self.resumed = {
@@ -608,11 +678,12 @@ class Follower:
             return self.genesis
 
     def batch_status(self, batch: FollowedBatch) -> str:
-        """``final`` once the challenge window has passed on L1, else ``safe`` (in the
-        canonical chain)."""
-        params = self.chain.params
-        tip = self.tip if self.tip is not None else batch.block_number
-        if params is not None and tip >= batch.block_number + params.challenge_window:
+        """``reverted`` once a RevertBatches removed it, ``final`` once FinalizeBatch made it
+        final on L1 (the rollup's ``next_final_batch`` is past it), else ``safe`` (in the
+        canonical chain, not reverted)."""
+        if batch.reverted_at is not None:
+            return "reverted"
+        if batch.number < self.chain.final_batches:
             return "final"
         return "safe"
 
@@ -654,6 +725,7 @@ def _batch_to_json(batch: FollowedBatch) -> dict[str, Any]:
             for w in batch.withdrawals
         ],
         "state": None if batch.state is None else batch.state.encode().hex(),
+        "reverted_at": batch.reverted_at,
     }
 
 
@@ -675,6 +747,7 @@ def _batch_from_json(data: dict[str, Any]) -> FollowedBatch:
             for p, t, f, n, r, a, h in data["withdrawals"]
         ),
         state=None if data["state"] is None else L2State.decode(_unhex(data["state"]), OPTIMISTIC),
+        reverted_at=data.get("reverted_at"),
     )
 
 

@@ -235,6 +235,8 @@ def create_follower_app(follower: Follower, *, manage_lifecycle: bool = True) ->
         with follower._lock:
             chain = follower.chain
             known = list(chain.batches)
+            reverted = list(chain.reverted)
+            final_batches = chain.final_batches
             params = chain.params
             config = follower.config
             tip = follower.tip
@@ -277,6 +279,16 @@ def create_follower_app(follower: Follower, *, manage_lifecycle: bool = True) ->
             },
             "derivation": {
                 "batches": len(known),
+                "final_batches": final_batches,
+                "reverted": [
+                    {
+                        "number": b.number,
+                        "status": "reverted",
+                        "l1_tx_hash": _hx(b.l1_tx_hash),
+                        "reverted_at_block": b.reverted_at,
+                    }
+                    for b in reverted
+                ],
                 "state_root": head_view(last)["state_root"],
                 "ready": config is not None,
                 "findings": len(follower.findings()),

@@ -1,13 +1,15 @@
-"""The L1 poster: sealed batches become SubmitBatch transactions on the rollup's L1
-(docs/rollup-on-l1.md "SubmitBatch"; ``l2.client.bridge.RollupL1`` builds them).
+"""The L1 poster: sealed batches become SubmitBatch transactions on the rollup's L1, and
+FinalizeBatch transactions once their challenge window passed (docs/disputes.md §3;
+``l2.client.bridge.RollupL1`` builds them).
 
 ``L1Poster`` implements ``sequencer.batcher.BatchPoster``:
 
 - ``post(batch)``: only when the live rollup cell's ``next_batch_number`` is the batch's number
-  (batches go in order, one per L1 block); absorbs exactly the deposit cells of the batch's
-  ``deposit_start..deposit_end`` that are not pending forced ones (those are in the custodian
-  already), creates one withdrawal cell per withdrawal of the batch, carries the batch blobs as
-  sidecars and the bond in the batch cell.
+  (batches go in order, one per L1 block); carries the batch's new accounts root and next
+  account index (the L1 checks the new root's counters with them), consumes the pending deposits
+  first, then exactly the deposit cells of the rest of the batch's ``deposit_start..deposit_end``,
+  carries the batch blobs as sidecars and the bond in the batch cell. No withdrawal cell: those
+  are created at finalization.
 - R2 (crash between "sent" and "recorded"; crash point ``after_l1_submit``): before sending, the
   built transaction's hash is written to the store's meta (``post_intent:<n>``).  On the next
   ``post`` of that batch: if the rollup cell is already past it, the batch's SubmitBatch is
@@ -15,14 +17,23 @@
   loudly: never a second, different batch for a number); if the intent transaction is still in
   the pool or committed, it is the answer; otherwise it is built and sent again.
 - ``status(batch)``: ``posted`` (sent, not committed), ``safe`` (committed with at least
-  ``safe_confirmations`` blocks on top), ``final`` (the rollup's challenge window has passed
-  since its commit block: its withdrawals can be claimed).  A transaction the L1 no longer knows
-  (a reorg dropped it, the pool lost it) sends the batch back to ``sealed``: the next round
+  ``safe_confirmations`` blocks on top), ``final`` (FinalizeBatch for it is committed: its
+  withdrawal cells exist and can be claimed), ``reverted`` (the rollup cell's
+  ``next_batch_number`` dropped to or below it, or its batch cell holds another commitment: a
+  challenger won a game on it or on an earlier batch).  A transaction the L1 no longer knows (a
+  reorg dropped it, the pool lost it) sends the batch back to ``sealed``: the next round
   reconciles (scan) or posts it again.
+- Finalization: while reporting the status of the oldest unfinalized batch (the rollup's
+  ``next_final_batch``), once its batch cell is ``challenge_window`` blocks old with no open game,
+  the poster sends its FinalizeBatch (the batch's withdrawals in order; one per L1 block; the
+  proposer pays the fee and gets the bond back). The FinalizeBatch transaction's hash is kept in
+  the store's meta (``finalize_tx:<n>``): the batch's withdrawal cells are its outputs
+  ``1 ..`` (``withdrawal_out_point``).
 - Refusal: a batch the L1's rollup state can never accept as sealed (``prev_root`` is not the
-  rollup's state root, another deposit start, pending forced deposits ignored) raises
+  rollup's state root, another deposit start, pending deposits ignored) raises
   ``UnpostableBatch`` before anything is built or sent; the service re-sequences
-  (``Sequencer.recover_refused``).
+  (``Sequencer.recover_refused``).  After a revert, ``revert_refusal`` gives the service the same
+  thing for the reverted batches (the reverted deposits are pending again at their indices).
 - R6: every L1 failure raises to the batcher, which keeps the error in ``/v1/status``
   (``degraded``) and retries with capped exponential backoff; nothing in the store changes.
 
@@ -42,7 +53,9 @@ from l1.ckb.types import OutPoint
 from l1.client import L1Client, L1RpcError
 from l1.core.scripts.rollup.layout import DepositArgs, WithdrawalEntry
 from l2.client.bridge import (
+    BatchCellView,
     DepositCell,
+    RollupCell,
     RollupHandle,
     RollupL1,
     RollupParams,
@@ -60,19 +73,32 @@ from sequencer.store import Store
 if TYPE_CHECKING:
     from sequencer.service import Sequencer
 
-__all__ = ["L1Access", "L1Poster", "RollupInfo", "bootstrap_l1", "withdrawal_out_point"]
+__all__ = [
+    "L1Access",
+    "L1Poster",
+    "RollupInfo",
+    "bootstrap_l1",
+    "finalize_meta_key",
+    "withdrawal_out_point",
+]
 
 log = logging.getLogger("sequencer.poster")
 
 ROLLUP_META = "l1_rollup"
 LIVE_TX_STATUSES = ("pending", "proposed", "committed")
-#: Outputs of a SubmitBatch: the rollup cell, the batch cell, then the withdrawal cells.
-FIRST_WITHDRAWAL_OUTPUT = 2
+#: Outputs of a FinalizeBatch: the rollup cell, then the withdrawal cells.
+FIRST_WITHDRAWAL_OUTPUT = 1
 
 
-def withdrawal_out_point(l1_tx_hash: bytes, withdrawal_position: int) -> OutPoint:
-    """The L1 withdrawal cell of the batch's ``withdrawal_position``-th withdrawal."""
-    return OutPoint(l1_tx_hash, FIRST_WITHDRAWAL_OUTPUT + withdrawal_position)
+def withdrawal_out_point(finalize_tx_hash: bytes, withdrawal_position: int) -> OutPoint:
+    """The L1 withdrawal cell of the batch's ``withdrawal_position``-th withdrawal, created by
+    the batch's FinalizeBatch transaction ``finalize_tx_hash``."""
+    return OutPoint(finalize_tx_hash, FIRST_WITHDRAWAL_OUTPUT + withdrawal_position)
+
+
+def finalize_meta_key(batch_number: int) -> str:
+    """The store meta key holding the FinalizeBatch transaction hash of a final batch."""
+    return f"finalize_tx:{batch_number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +194,12 @@ class L1Poster:
         self.safe_confirmations = safe_confirmations
         self.rollup_id = access.info.rollup_id
         self._origin: bytes | None = None
-        self._challenge_window: int | None = None
         self.last_error: str | None = None
+        #: FinalizeBatch transactions sent and not yet seen committed, by batch number.
+        self._finalizing: dict[int, bytes] = {}
+        #: The last rollup-cell transaction this process sent (SubmitBatch or FinalizeBatch):
+        #: the rollup cell is a singleton, so the next one waits until it is committed.
+        self._last_rollup_tx: bytes | None = None
 
     # ------------------------------------------------------------------ BatchPoster
     def get_l1_origin(self) -> bytes:
@@ -201,6 +231,8 @@ class L1Poster:
                     status,
                 )
                 return intent
+        if self._rollup_busy(l1):
+            return None
         problem = self._unpostable_reason(batch, rollup.state)
         if problem is not None:
             raise UnpostableBatch(
@@ -218,8 +250,9 @@ class L1Poster:
             self.rollup_id,
             self.proposer_key,
             commitment,
+            batch.new_accounts_root,
+            batch.new_next_account_index,
             self._deposit_cells(l1, batch, rollup.state.next_deposit_index, rollup.state),
-            self._withdrawals(batch),
             rollup=rollup,
         )
         tx_hash = compute_tx_hash(tx)
@@ -229,6 +262,7 @@ class L1Poster:
         except L1RpcError:
             if self._tx_status(l1, tx_hash) not in LIVE_TX_STATUSES:
                 raise
+        self._last_rollup_tx = tx_hash
         crashpoint("after_l1_submit")
         log.info("batch %d posted in L1 transaction 0x%s", batch.number, tx_hash.hex())
         return tx_hash
@@ -241,10 +275,24 @@ class L1Poster:
         status = tx_status["status"]
         if status == "committed":
             block = int(tx_status["block_number"], 16)
-            depth = l1.client.get_tip_block_number() - block
-            if depth >= self._get_challenge_window(l1):
+            tip = l1.client.get_tip_block_number()
+            # The batch cells first, then the rollup cell: a FinalizeBatch or a revert landing
+            # in between then shows in the rollup state, never as a batch cell gone missing.
+            cell = l1.find_batch_cell(self.rollup_id, batch.number)
+            rollup = l1.find_rollup_cell(self.rollup_id)
+            state = rollup.state
+            if batch.number < state.next_final_batch:
+                self._note_finalized(l1, batch.number)
                 return "final"
-            return "safe" if depth >= self.safe_confirmations else "posted"
+            if (
+                batch.number >= state.next_batch_number
+                or cell is None
+                or cell.commitment != batch.commitment
+            ):
+                return "reverted"
+            if batch.number == state.next_final_batch:
+                self._finalize_when_due(l1, batch, cell, rollup, tip)
+            return "safe" if tip - block >= self.safe_confirmations else "posted"
         if status in LIVE_TX_STATUSES:
             return "posted"
         log.warning(
@@ -254,6 +302,65 @@ class L1Poster:
             status,
         )
         return "sealed"
+
+    def revert_refusal(self) -> UnpostableBatch:
+        """The L1 reverted batches (``status`` said ``reverted``): the rollup state they must be
+        re-sequenced against, from its ``next_batch_number`` on."""
+        state = self.access.get().find_rollup_cell(self.rollup_id).state
+        return UnpostableBatch(
+            state.next_batch_number,
+            f"the L1 reverted the batches from {state.next_batch_number} (a challenger won a "
+            "dispute game)",
+            state_root=state.state_root,
+            next_deposit_index=state.next_deposit_index,
+            pending_forced=tuple(state.pending_forced),
+        )
+
+    # ------------------------------------------------------------------ finalization
+    def _finalize_when_due(
+        self, l1: RollupL1, batch: SealedBatch, cell: BatchCellView, rollup: RollupCell, tip: int
+    ) -> None:
+        """Send the FinalizeBatch of ``batch`` (the rollup's ``next_final_batch``) once its batch
+        cell is a challenge window old with no open game -- unless one is already out."""
+        state = rollup.state
+        if cell.batch.open_games or tip - cell.block_number < state.challenge_window:
+            return
+        sent = self._finalizing.get(batch.number)
+        if sent is not None and self._tx_status(l1, sent) in LIVE_TX_STATUSES:
+            return
+        if self._rollup_busy(l1):
+            return
+        tx = l1.build_finalize_batch(
+            self.rollup_id, self.proposer_key, self._withdrawals(batch), batch=cell, rollup=rollup
+        )
+        tx_hash = compute_tx_hash(tx)
+        try:
+            l1.send(tx)
+        except L1RpcError:
+            if self._tx_status(l1, tx_hash) not in LIVE_TX_STATUSES:
+                raise
+        self._finalizing[batch.number] = tx_hash
+        self._last_rollup_tx = tx_hash
+        with self.store.begin() as conn:
+            self.store.set_meta(conn, finalize_meta_key(batch.number), tx_hash.hex())
+        log.info("batch %d: FinalizeBatch sent in L1 transaction 0x%s", batch.number, tx_hash.hex())
+
+    def _note_finalized(self, l1: RollupL1, number: int) -> None:
+        """Make sure the store knows the committed FinalizeBatch of final batch ``number`` (the
+        one we sent, or -- if someone else finalized it or a crash lost the record -- the one
+        found by scanning the L1)."""
+        self._finalizing.pop(number, None)
+        key = finalize_meta_key(number)
+        with self.store.read() as conn:
+            raw = self.store.get_meta(conn, key)
+        if raw is not None and self._tx_status(l1, bytes.fromhex(raw)) == "committed":
+            return
+        found = l1.scan(self.rollup_id, self.access.info.start_block).get_finalization(number)
+        if found is None:
+            log.warning("batch %d is final but its FinalizeBatch was not found on L1", number)
+            return
+        with self.store.begin() as conn:
+            self.store.set_meta(conn, key, found.tx_hash.hex())
 
     # ------------------------------------------------------------------ helpers
     def _reconcile(self, l1: RollupL1, batch: SealedBatch) -> bytes:
@@ -296,12 +403,12 @@ class L1Poster:
                 f"batch {batch.number} starts at deposit {commitment.deposit_start}, the L1 "
                 f"queue is at {state.next_deposit_index}"
             )
-        first_input = state.next_deposit_index + len(state.pending_forced)
-        if commitment.deposit_end < first_input and not self.let_l1_refuse_ignored_forced:
+        required = min(len(state.pending_forced), self.config.preset.max_txs_per_batch)
+        if commitment.deposit_count < required and not self.let_l1_refuse_ignored_forced:
             return (
-                f"batch {batch.number} ends at deposit {commitment.deposit_end} but "
-                f"{len(state.pending_forced)} forced deposits are pending from "
-                f"{state.next_deposit_index}"
+                f"batch {batch.number} consumes {commitment.deposit_count} deposits but "
+                f"{len(state.pending_forced)} deposits are pending from "
+                f"{state.next_deposit_index} (at least {required} must come first)"
             )
         return None
 
@@ -316,7 +423,8 @@ class L1Poster:
                 f"queue is at {next_index}"
             )
         first_input = next_index + len(state.pending_forced)
-        if commitment.deposit_end < first_input and self.let_l1_refuse_ignored_forced:
+        required = min(len(state.pending_forced), self.config.preset.max_txs_per_batch)
+        if commitment.deposit_count < required and self.let_l1_refuse_ignored_forced:
             log.warning(
                 "FAULT: batch %d ignores %d pending forced deposits; sent anyway for the L1 to "
                 "refuse",
@@ -324,13 +432,13 @@ class L1Poster:
                 len(state.pending_forced),
             )
             return []
-        if commitment.deposit_end < first_input:
+        if commitment.deposit_count < required:
             raise RuntimeError(
                 f"batch {batch.number} ends at deposit {commitment.deposit_end} but "
-                f"{len(state.pending_forced)} forced deposits are pending from {next_index}"
+                f"{len(state.pending_forced)} deposits are pending from {next_index}"
             )
-        if commitment.deposit_end == first_input:
-            return []
+        if commitment.deposit_end <= first_input:
+            return []  # only pending deposits: they are in the custodian already
         with self.store.read() as conn:
             queue = {d.deposit_index: d for d in self.store.load_deposits(conn)}
         cells = []
@@ -358,10 +466,10 @@ class L1Poster:
                 out.append((WithdrawalEntry(tx.from_index, tx.nonce, tx.amount), tx.l1_recipient))
         return out
 
-    def _get_challenge_window(self, l1: RollupL1) -> int:
-        if self._challenge_window is None:
-            self._challenge_window = l1.find_rollup_cell(self.rollup_id).state.challenge_window
-        return self._challenge_window
+    def _rollup_busy(self, l1: RollupL1) -> bool:
+        """Whether our last rollup-cell transaction is still uncommitted in the pool."""
+        last = self._last_rollup_tx
+        return last is not None and self._tx_status(l1, last) in ("pending", "proposed")
 
     @staticmethod
     def _tx_status(l1: RollupL1, tx_hash: bytes) -> str:
@@ -443,6 +551,9 @@ def _deploy(seq: Sequencer, url: str, proposer_key: bytes) -> RollupInfo:
             l2_preset=settings.preset,
             genesis_root=genesis.get_root(),
             proposer_lock_hash=l1.lock_hash_of(proposer_key),
+            game_clock=settings.game_clock,
+            burn_permille=settings.burn_permille,
+            fee_account=settings.fee_account,
         )
         handle = l1.deploy_rollup(proposer_key, params)
     except StartupError:

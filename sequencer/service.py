@@ -381,6 +381,8 @@ class Sequencer:
             state=cut.post_state.encode(),
             l1_tx_hash=None,
             sealed_at=time.time(),
+            accounts_root=sealed.new_accounts_root,
+            next_account_index=sealed.new_next_account_index,
         )
         with self._lock:
             if cut.generation != self.executor.generation or number != self.next_batch_number:
@@ -424,17 +426,23 @@ class Sequencer:
                 with self.store.begin() as conn:
                     self.store.update_batch(conn, record.number, status, l1_tx_hash)
                 record = replace(record, status=status, l1_tx_hash=l1_tx_hash)
-            status = self.poster.status(
-                SealedBatch(
-                    batch.number,
-                    batch.commitment,
-                    batch.records,
-                    batch.tx_hashes,
-                    batch.first_soft_index,
-                    status,
-                    l1_tx_hash,
-                )
-            )
+            status = self.poster.status(replace(batch, status=status, l1_tx_hash=l1_tx_hash))
+            if status == "reverted":
+                if record.status != "reverted":
+                    with self.store.begin() as conn:
+                        self.store.update_batch(conn, record.number, status, l1_tx_hash)
+                    log.warning("batch %d: %s -> reverted by the L1", record.number, record.status)
+                refusal = self.poster.revert_refusal()
+                if refusal.number > record.number:
+                    raise RuntimeError(
+                        f"batch {record.number} was reverted on L1 and replaced by another "
+                        f"batch {record.number} (the rollup is at batch {refusal.number}): the L1 "
+                        "holds another history (operator action needed)"
+                    )
+                self.recover_refused(refusal)
+                while self.seal_due_batch(force=True) is not None:
+                    pass
+                return  # the re-sealed batches are posted next round
             if status == "sealed":
                 l1_tx_hash = None  # dropped by an L1 reorg: posted again next round
             if status != record.status or l1_tx_hash != record.l1_tx_hash:
@@ -585,6 +593,8 @@ class Sequencer:
             first_soft_index=record.first_soft_index,
             status=record.status,
             l1_tx_hash=record.l1_tx_hash,
+            new_accounts_root=record.accounts_root,
+            new_next_account_index=record.next_account_index,
         )
 
     # ------------------------------------------------------------------ heads

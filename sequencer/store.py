@@ -32,11 +32,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 
 from l2.config import RollupConfig
+from l2.state import L2State
 from l2.tx import Deposit, L1Deposit, Withdraw, decode_record
 from sequencer.entries import BatchRecord, TxEntry
 from sequencer.executor import DepositEntry, SoftEntry
@@ -80,6 +83,10 @@ batches = Table(
     Column("state", LargeBinary, nullable=False),
     Column("l1_tx_hash", LargeBinary(32)),
     Column("sealed_at", Float, nullable=False),
+    #: The new root's parts SubmitBatch carries (docs/disputes.md §1). Added after the first
+    #: release: ``Store._migrate`` adds and backfills them (from ``state``) in older stores.
+    Column("accounts_root", LargeBinary(32)),
+    Column("next_account_index", BigInteger),
 )
 
 #: L1 deposits credited on L2 (catalogue B1): one row per deposit cell (``out_point`` unique),
@@ -124,6 +131,37 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store made by an earlier version up to this schema, in one transaction:
+        ``batches.accounts_root`` and ``batches.next_account_index`` (added for SubmitBatch v2)
+        are added (plain ``ALTER TABLE ... ADD COLUMN``, nullable: SQLite and PostgreSQL alike)
+        and filled from each batch's post-state snapshot."""
+        columns = {c["name"] for c in inspect(self.engine).get_columns("batches")}
+        missing = [
+            (name, kind)
+            for name, kind in (("accounts_root", "accounts_root"), ("next_account_index", "index"))
+            if name not in columns
+        ]
+        if not missing:
+            return
+        binary = "BYTEA" if self.engine.dialect.name == "postgresql" else "BLOB"
+        with self.engine.begin() as conn:
+            for name, kind in missing:
+                sql_type = binary if kind == "accounts_root" else "BIGINT"
+                conn.execute(text(f"ALTER TABLE batches ADD COLUMN {name} {sql_type}"))
+            rows = conn.execute(select(batches.c.number, batches.c.state)).all()
+            for number, raw in rows:
+                state = L2State.decode(bytes(raw), self.config.profile)
+                conn.execute(
+                    update(batches)
+                    .where(batches.c.number == number)
+                    .values(
+                        accounts_root=state.get_accounts_root(),
+                        next_account_index=state.next_account_index,
+                    )
+                )
 
     @property
     def dialect(self) -> str:
@@ -368,6 +406,8 @@ class Store:
                 state=batch.state,
                 l1_tx_hash=batch.l1_tx_hash,
                 sealed_at=batch.sealed_at,
+                accounts_root=batch.accounts_root,
+                next_account_index=batch.next_account_index,
             )
         )
         for position, tx_hash in enumerate(tx_hashes):
@@ -420,6 +460,8 @@ class Store:
             state=bytes(row.state),
             l1_tx_hash=None if row.l1_tx_hash is None else bytes(row.l1_tx_hash),
             sealed_at=row.sealed_at,
+            accounts_root=bytes(row.accounts_root),
+            next_account_index=row.next_account_index,
         )
 
     def get_batch(self, conn: Connection, number: int) -> BatchRecord | None:

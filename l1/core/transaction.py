@@ -346,7 +346,14 @@ def run_scripts(
                     f"registered for code cell data {code_cell.data_hash.hex()}"
                 )
         context = ScriptContext(
-            rtx.tx, rtx.tx_hash, rtx.inputs, rtx.cell_deps, rtx.header_deps, group, blobs
+            rtx.tx,
+            rtx.tx_hash,
+            rtx.inputs,
+            rtx.cell_deps,
+            rtx.header_deps,
+            group,
+            blobs,
+            registry.kzg_settings,
         )
         try:
             total += verifier(context)

@@ -20,6 +20,7 @@ from l1.core.genesis import Genesis, build_genesis, chain_spec_from_json
 from l1.core.preset import Preset
 from l1.core.scripts import ScriptRegistry, build_default_registry
 from l1.devnet_keys import DEVNET_KEYS
+from l1.kzg import get_kzg_settings
 from l1.node.chain import Chain, Sidecars
 from l1.node.config import NodeConfig
 from l1.node.miner import Miner
@@ -77,7 +78,7 @@ class Node:
         self.genesis: Genesis = build_genesis(spec)
         self.check_retention()
         self.registry = build_default_registry(
-            allow_always_success=self.preset.allow_always_success
+            allow_always_success=self.preset.allow_always_success, kzg_settings=get_kzg_settings
         )
         if registry_hook is not None:
             registry_hook(self.registry, self.preset)

@@ -5,6 +5,7 @@ for the L1. The rest of ``l2`` is a pure core; this subpackage is the declared e
 from __future__ import annotations
 
 from l2.client.bridge import (
+    BatchCellView,
     DepositCell,
     DepositSeen,
     RollupCell,
@@ -34,6 +35,7 @@ __all__ = [
     "AccountProof",
     "AccountView",
     "AsyncSequencerClient",
+    "BatchCellView",
     "DepositCell",
     "DepositSeen",
     "InvalidAccountProof",

@@ -3,10 +3,12 @@
 
 ``RollupL1`` wraps an ``l1.client.L1Client``: it discovers the rollup's system scripts, deploys a
 rollup cell, makes deposits, submits batches (a blob transaction whose sidecars carry the batch
-data), forces deposits, runs the escape hatch and claims withdrawals. ``RollupL1.scan`` reads the
+data; the batch cell holds the bond), finalizes them once their challenge window passed with no
+open game (FinalizeBatch creates the withdrawal cells), forces deposits, runs the escape hatch
+and claims withdrawals (docs/disputes.md; the dispute transactions are ``l2.client.disputes``). ``RollupL1.scan`` reads the
 rollup's history from L1 blocks alone, and ``derive_l1_deposits`` turns it into the L2's deposit
-queue by the L1's rule (forced deposits first, in the order they were forced; then each
-SubmitBatch's deposit inputs in input order) -- what a follower needs, with the batch blobs
+queue by the L1's rule (pending deposits first, in queue order; then each SubmitBatch's deposit
+inputs in input order; a revert gives deposits back at their indices) -- what a follower needs, with the batch blobs
 (``RollupL1.fetch_batch_inputs``), to derive the L2 state from L1 alone.
 
 Conventions:
@@ -23,6 +25,7 @@ Conventions:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -56,16 +59,20 @@ from l1.client import L1Client, L1RpcError, LiveCell, build_transfer
 from l1.core.blobs import BlobSidecar, compute_blob_sidecar
 from l1.core.capacity import compute_occupied_capacity
 from l1.core.scripts.rollup.layout import (
+    BatchCell,
     DepositArgs,
     EscapeHatch,
+    FinalizeBatch,
     ForceDeposit,
     InvalidRollupEncoding,
+    RevertBatches,
     RollupAction,
     RollupState,
     SubmitBatch,
     WithdrawalArgs,
     WithdrawalEntry,
     compute_deposit_hash,
+    compute_deposits_root,
     decode_action,
     encode_action,
 )
@@ -73,7 +80,7 @@ from l1.core.scripts.secp256k1 import compute_lock_args, sign_sighash_all
 from l1.core.scripts.type_id import compute_type_id_args
 from l2.batch import BatchCommitment
 from l2.derive import BatchInput
-from l2.errors import InvalidCommitmentEncoding, InvalidPublicKey
+from l2.errors import InvalidPublicKey
 from l2.profile import OPTIMISTIC
 from l2.tx import L1Deposit
 
@@ -81,6 +88,7 @@ __all__ = [
     "DEFAULT_FEE",
     "DEFAULT_ROLLUP_CAPACITY",
     "SECP256K1",
+    "BatchCellView",
     "DepositCell",
     "DepositSeen",
     "RollupCell",
@@ -101,13 +109,15 @@ ROLLUP_SCRIPT_NAMES: Final = (
     "rollup_custodian_lock",
     "rollup_batch",
     "rollup_withdrawal_lock",
+    "rollup_game",
 )
 SHANNONS_PER_CKB: Final = 100_000_000
 #: Flat fee per transaction, in shannons (0.001 CKB).
 DEFAULT_FEE: Final = 100_000
-#: The rollup cell's capacity at creation: enough for its data with 32 pending forced deposits
-#: (141 + 32·32 bytes of data, two 65-byte scripts, 8 bytes of capacity), so ForceDeposit never
-#: needs to grow it.
+#: The rollup cell's capacity at creation: enough for its v2 data with 32 pending deposits
+#: (163 + 32·32 bytes of data, two 65-byte scripts, 8 bytes of capacity: 1,325 CKB), so
+#: ForceDeposit never needs to grow it. A revert may give more deposits back to the pending
+#: list; every builder here then raises the capacity to the occupied size from the payer's funds.
 DEFAULT_ROLLUP_CAPACITY: Final = 2_000 * SHANNONS_PER_CKB
 
 
@@ -143,6 +153,12 @@ class RollupParams:
     l2_preset: str
     genesis_root: bytes
     proposer_lock_hash: bytes
+    #: Blocks each side of a dispute game has for all its moves (docs/disputes.md §4).
+    game_clock: int = 20
+    #: Burnt share of a lost bond, per mille.
+    burn_permille: int = 500
+    #: The L2 account credited with fees (the one-step proof runs the STF with it).
+    fee_account: int = 0
 
     def initial_state(self) -> RollupState:
         return RollupState(
@@ -152,8 +168,12 @@ class RollupParams:
             challenge_window=self.challenge_window,
             forced_inclusion_window=self.forced_inclusion_window,
             escape_timeout=self.escape_timeout,
+            game_clock=self.game_clock,
+            burn_permille=self.burn_permille,
+            fee_account=self.fee_account,
             l2_preset=self.l2_preset,
             next_batch_number=0,
+            next_final_batch=0,
             state_root=self.genesis_root,
             next_deposit_index=0,
             idle_blocks=0,
@@ -199,13 +219,32 @@ class DepositCell:
 
 @dataclass(frozen=True, slots=True)
 class WithdrawalCell:
-    """A withdrawal cell created by a SubmitBatch; ``entry`` is the action's entry for it (its
-    ``amount`` may be below the capacity when the proposer topped the cell up)."""
+    """A withdrawal cell created by a FinalizeBatch; ``entry`` is the action's entry for it (its
+    ``amount`` may be below the capacity when the finalizer topped the cell up)."""
 
     out_point: OutPoint
     output: CellOutput
     args: WithdrawalArgs
     entry: WithdrawalEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCellView:
+    """A live batch cell of a rollup (``RollupL1.find_batch_cells``): committed in
+    ``block_number`` (its challenge window runs from there: a challenge re-creates the cell)."""
+
+    out_point: OutPoint
+    output: CellOutput
+    batch: BatchCell
+    block_number: int
+
+    @property
+    def number(self) -> int:
+        return self.batch.commitment.batch_number
+
+    @property
+    def commitment(self) -> BatchCommitment:
+        return self.batch.commitment
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +261,10 @@ class RollupTxSeen:
     """A transaction that created or updated the rollup cell.
 
     ``action`` is None for the creation. ``absorbed`` are the deposit inputs (ForceDeposit and
-    SubmitBatch) in input order; ``commitment``/``batch_out_point`` and ``withdrawals`` are set
-    for a SubmitBatch. ``prev_state`` is the state of the consumed rollup cell (None at
-    creation)."""
+    SubmitBatch) in input order. A SubmitBatch sets ``batch`` (the new batch cell),
+    ``commitment`` and ``batch_out_point``; a FinalizeBatch sets ``batch`` (the consumed batch
+    cell) and ``withdrawals`` (the withdrawal cells it created, with their entries).
+    ``prev_state`` is the state of the consumed rollup cell (None at creation)."""
 
     block_number: int
     tx_hash: bytes
@@ -236,11 +276,17 @@ class RollupTxSeen:
     commitment: BatchCommitment | None = None
     batch_out_point: OutPoint | None = None
     withdrawals: tuple[WithdrawalCell, ...] = ()
+    batch: BatchCell | None = None
 
     @property
     def next_queue_index(self) -> int:
         """The deposit-queue index the next absorbed deposit gets after this transaction."""
         return self.state.next_deposit_index + len(self.state.pending_forced)
+
+    @property
+    def batch_number(self) -> int | None:
+        """The batch a SubmitBatch created or a FinalizeBatch finalized (None otherwise)."""
+        return None if self.batch is None else self.batch.commitment.batch_number
 
 
 ScanEvent = DepositSeen | RollupTxSeen
@@ -248,7 +294,11 @@ ScanEvent = DepositSeen | RollupTxSeen
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """What ``RollupL1.scan`` saw in blocks ``from_block..to_block``, in L1 order."""
+    """What ``RollupL1.scan`` saw in blocks ``from_block..to_block``, in L1 order.
+
+    Batch history: a SubmitBatch appends a batch, ``RevertBatches(k)`` removes the batches
+    ``>= k`` (``valid_batches`` is what is left, ``reverted_batches`` what was removed), a
+    FinalizeBatch makes the oldest unfinalized batch final (``is_final``)."""
 
     rollup_id: bytes
     from_block: int
@@ -265,7 +315,8 @@ class ScanResult:
 
     @property
     def batches(self) -> tuple[RollupTxSeen, ...]:
-        """The SubmitBatch transactions (each with its ``commitment``)."""
+        """Every SubmitBatch transaction seen (each with its ``commitment``), reverted ones
+        included: see ``valid_batches``."""
         return tuple(e for e in self.rollup_txs if isinstance(e.action, SubmitBatch))
 
     @property
@@ -273,8 +324,65 @@ class ScanResult:
         return tuple(e for e in self.rollup_txs if isinstance(e.action, ForceDeposit))
 
     @property
+    def finalizations(self) -> tuple[RollupTxSeen, ...]:
+        """The FinalizeBatch transactions (each with its ``batch_number`` and ``withdrawals``)."""
+        return tuple(e for e in self.rollup_txs if isinstance(e.action, FinalizeBatch))
+
+    @property
+    def reverts(self) -> tuple[RollupTxSeen, ...]:
+        """The RevertBatches transactions."""
+        return tuple(e for e in self.rollup_txs if isinstance(e.action, RevertBatches))
+
+    def _chain(self) -> tuple[list[RollupTxSeen], list[RollupTxSeen]]:
+        valid: list[RollupTxSeen] = []
+        reverted: list[RollupTxSeen] = []
+        for event in self.rollup_txs:
+            if isinstance(event.action, SubmitBatch) and event.commitment is not None:
+                valid.append(event)
+            elif isinstance(event.action, RevertBatches):
+                k = event.action.batch_number
+                reverted.extend(b for b in valid if (b.batch_number or 0) >= k)
+                valid = [b for b in valid if (b.batch_number or 0) < k]
+        return valid, reverted
+
+    @property
+    def valid_batches(self) -> tuple[RollupTxSeen, ...]:
+        """The SubmitBatch transactions of the batches the L1 still holds, in batch order
+        (every RevertBatches applied)."""
+        return tuple(self._chain()[0])
+
+    @property
+    def reverted_batches(self) -> tuple[RollupTxSeen, ...]:
+        """The SubmitBatch transactions a RevertBatches removed, in L1 order."""
+        return tuple(self._chain()[1])
+
+    @property
+    def next_final_batch(self) -> int:
+        """Every batch below this is final (the last rollup state seen; 0 if none)."""
+        last = self.last_rollup_tx
+        return 0 if last is None else last.state.next_final_batch
+
+    def is_final(self, seen: RollupTxSeen) -> bool:
+        """Whether the batch ``seen`` created is in the valid chain and final on L1."""
+        number = seen.batch_number
+        return (
+            number is not None
+            and number < self.next_final_batch
+            and any(b.tx_hash == seen.tx_hash for b in self.valid_batches)
+        )
+
+    def is_reverted(self, seen: RollupTxSeen) -> bool:
+        return any(b.tx_hash == seen.tx_hash for b in self.reverted_batches)
+
+    def get_finalization(self, batch_number: int) -> RollupTxSeen | None:
+        """The FinalizeBatch of ``batch_number`` (None if not seen)."""
+        found = [f for f in self.finalizations if f.batch_number == batch_number]
+        return found[-1] if found else None
+
+    @property
     def withdrawals(self) -> tuple[WithdrawalCell, ...]:
-        return tuple(w for e in self.batches for w in e.withdrawals)
+        """The withdrawal cells created (by FinalizeBatch), in L1 order."""
+        return tuple(w for e in self.finalizations for w in e.withdrawals)
 
     @property
     def last_rollup_tx(self) -> RollupTxSeen | None:
@@ -288,7 +396,9 @@ def derive_l1_deposits(
     """The L2 ``L1Deposit``s of the scanned range in queue order (docs/rollup-on-l1.md "Deposit
     queue"): indices are assigned when the L1 absorbs a deposit -- a ForceDeposit's inputs in
     input order when forced, a SubmitBatch's deposit inputs in input order after the pending
-    forced ones. ``pending`` are deposit cells a proposer is about to absorb with the next
+    ones. A RevertBatches gives the reverted batches' deposits back to the front of the pending
+    list: they keep their queue indices (``next_deposit_index + len(pending)`` does not move),
+    so every deposit is yielded once, at the index it got when absorbed. ``pending`` are deposit cells a proposer is about to absorb with the next
     SubmitBatch, in the input order it will use; they get the indices after everything scanned
     (what the sequencer needs to build that batch).
 
@@ -445,13 +555,27 @@ class RollupL1:
             cell.out_point, cell.output, cell.data, RollupState.decode(cell.data), cell.block_number
         )
 
-    def _cells_by_type(self, type_script: Script) -> list[LiveCell]:
-        page = self.client.call(
-            "get_cells",
-            {"script": script_to_json(type_script), "script_type": "type"},
-            "asc",
-            "0x64",
-        )
+    def _cells_by_type(self, type_script: Script, limit: int | None = 100) -> list[LiveCell]:
+        """Live cells whose type script is exactly ``type_script`` (the first ``limit``; all of
+        them, page by page, for ``None``)."""
+        cells: list[LiveCell] = []
+        cursor: Any = None
+        while True:
+            page = self.client.call(
+                "get_cells",
+                {"script": script_to_json(type_script), "script_type": "type"},
+                "asc",
+                hex(100),
+                *(() if cursor is None else (cursor,)),
+            )
+            objects = page["objects"]
+            cells.extend(self._live_cells_of(objects))
+            cursor = page.get("last_cursor")
+            if limit is not None or len(objects) < 100 or not cursor:
+                return cells if limit is None else cells[:limit]
+
+    @staticmethod
+    def _live_cells_of(objects: list[Any]) -> list[LiveCell]:
         return [
             LiveCell(
                 OutPoint(
@@ -463,7 +587,7 @@ class RollupL1:
                 quantity_from_json(obj["block_number"], "block_number"),
                 quantity_from_json(obj["tx_index"], "tx_index", 32),
             )
-            for obj in page["objects"]
+            for obj in objects
         ]
 
     def attach(self, handle: RollupHandle) -> None:
@@ -497,16 +621,40 @@ class RollupL1:
         return bytes.fromhex(result["blob"][2:])
 
     def fetch_batch_inputs(self, scan: ScanResult) -> list[BatchInput]:
-        """Each scanned batch as an ``l2.derive.BatchInput``: its commitment, its blobs read
-        back from the L1 by versioned hash, and the L1 deposit queue of the scan (entries the
-        batch does not consume are harmless) -- the input of ``l2.derive.derive_state``."""
-        deposits = tuple(derive_l1_deposits(scan))
+        """Each batch of the scan's valid chain (``ScanResult.valid_batches``) as an
+        ``l2.derive.BatchInput``: its commitment, its blobs read back from the L1 by versioned
+        hash, and exactly the deposit-queue entries it consumes (``deposit_start ..
+        deposit_end``) -- the input of ``l2.derive.derive_state``."""
+        queue = {d.deposit_index: d for d in derive_l1_deposits(scan)}
         inputs = []
-        for seen in scan.batches:
-            assert seen.commitment is not None
-            blobs = tuple(self.get_blob(h) for h in seen.commitment.blob_versioned_hashes)
-            inputs.append(BatchInput(seen.commitment, blobs, deposits))
+        for seen in scan.valid_batches:
+            commitment = seen.commitment
+            assert commitment is not None
+            blobs = tuple(self.get_blob(h) for h in commitment.blob_versioned_hashes)
+            deposits = tuple(
+                queue[i]
+                for i in range(commitment.deposit_start, commitment.deposit_end)
+                if i in queue
+            )
+            inputs.append(BatchInput(commitment, blobs, deposits))
         return inputs
+
+    def find_batch_cells(self, rollup_id: bytes) -> list[BatchCellView]:
+        """The live batch cells of ``rollup_id`` (found by the batch type script, whose args are
+        exactly the rollup id), in batch order. Cells that do not decode are skipped."""
+        views = []
+        for cell in self._cells_by_type(self.batch_type(rollup_id), limit=None):
+            try:
+                batch = BatchCell.decode(cell.data)
+            except InvalidRollupEncoding:
+                continue
+            views.append(BatchCellView(cell.out_point, cell.output, batch, cell.block_number))
+        return sorted(views, key=lambda v: v.number)
+
+    def find_batch_cell(self, rollup_id: bytes, batch_number: int) -> BatchCellView | None:
+        """The live batch cell of ``batch_number`` (None if finalized, reverted or unknown)."""
+        found = [v for v in self.find_batch_cells(rollup_id) if v.number == batch_number]
+        return found[-1] if found else None
 
     # ------------------------------------------------------------------ scanning
     def scan(
@@ -556,6 +704,7 @@ class RollupL1:
         prev_state: RollupState | None = None
         action: RollupAction | None = None
         absorbed: list[DepositCell] = []
+        consumed_batch: BatchCell | None = None
         for index, cell_input in enumerate(raw.inputs):
             previous = cell_input.previous_output
             source = self.get_transaction(previous.tx_hash)
@@ -568,16 +717,23 @@ class RollupL1:
                 action = _decode_witness_action(tx, index)
             elif self._is(output.lock, "rollup_deposit_lock", rollup_id):
                 absorbed.append(DepositCell(previous, output, DepositArgs.decode(output.lock.args)))
+            elif self._is(output.type, "rollup_batch", rollup_id) and consumed_batch is None:
+                with contextlib.suppress(InvalidRollupEncoding):
+                    consumed_batch = BatchCell.decode(data)
         commitment = None
         batch_out_point = None
+        batch: BatchCell | None = consumed_batch if isinstance(action, FinalizeBatch) else None
         withdrawals: list[WithdrawalCell] = []
-        entries = action.withdrawals if isinstance(action, SubmitBatch) else ()
+        entries = action.withdrawals if isinstance(action, FinalizeBatch) else ()
         for index, output in enumerate(raw.outputs):
             if self._is(output.type, "rollup_batch", rollup_id):
-                try:
-                    commitment = BatchCommitment.deserialize(raw.outputs_data[index])
-                except InvalidCommitmentEncoding:
+                if not isinstance(action, SubmitBatch):
                     continue
+                try:
+                    batch = BatchCell.decode(raw.outputs_data[index])
+                except InvalidRollupEncoding:
+                    continue
+                commitment = batch.commitment
                 batch_out_point = OutPoint(tx_hash, index)
             elif self._is(output.lock, "rollup_withdrawal_lock", rollup_id):
                 entry = entries[len(withdrawals)] if len(withdrawals) < len(entries) else None
@@ -600,6 +756,7 @@ class RollupL1:
             commitment=commitment,
             batch_out_point=batch_out_point,
             withdrawals=tuple(withdrawals),
+            batch=batch,
         )
 
     # ------------------------------------------------------------------ funding and sending
@@ -772,34 +929,45 @@ class RollupL1:
         rollup_id: bytes,
         proposer_key: bytes,
         commitment: BatchCommitment,
+        new_accounts_root: bytes,
+        new_next_account_index: int,
         deposit_cells: Sequence[DepositCell] = (),
-        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
         *,
         custodian_cells: Sequence[LiveCell] | None = None,
         rollup: RollupCell | None = None,
     ) -> Transaction:
-        """A signed SubmitBatch for ``commitment``.
+        """A signed SubmitBatch for ``commitment`` (docs/disputes.md §3).
 
-        Inputs: the rollup cell (witness: the SubmitBatch action), ``deposit_cells`` in order
-        (their queue indices follow the pending forced ones, see ``derive_l1_deposits``), the
-        custodian cells (default: all live ones), the proposer's funding. Outputs: the new
-        rollup cell, the bonded batch cell, one withdrawal cell per ``(entry, owner lock args)``
-        in order (topped up to its occupied capacity from the proposer's funds when the amount
-        is below it), the custodian (in + deposits - withdrawals; none when that is 0), change.
-        The L1 checks everything else (docs/rollup-on-l1.md "SubmitBatch"); this builder does no
-        validation of the commitment itself, so a wrong one is refused by the node."""
+        ``new_accounts_root`` and ``new_next_account_index`` are the parts of the commitment's
+        new root the L1 checks the counters with. The batch consumes the pending deposits first
+        (``min(pending, deposit_count)`` of them, the L1 requiring at least ``min(pending,
+        max_txs_per_batch)``), then ``deposit_cells`` in order (their queue indices follow the
+        pending ones, see ``derive_l1_deposits``); the new pending list is the rest.
+
+        Inputs: the rollup cell (witness: the SubmitBatch action), ``deposit_cells``, the
+        custodian cells when there are deposit inputs (default: all live ones), the proposer's
+        funding. Outputs: the new rollup cell (capacity raised to its occupied size if needed),
+        the batch cell (open games 0, the deposits root of what it consumes, the proposer's lock,
+        the commitment; bond + occupied capacity), the custodian (in + deposits), change. No
+        withdrawal cells: FinalizeBatch creates them. The L1 checks everything else; this
+        builder does no validation of the commitment itself, so a wrong one is refused."""
         rollup = self.find_rollup_cell(rollup_id) if rollup is None else rollup
         state = rollup.state
-        custodians = (
-            self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
-        )
+        pending = state.pending_forced
+        used = min(commitment.deposit_count, len(pending))
+        if deposit_cells:
+            custodians = (
+                self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
+            )
+        else:
+            custodians = () if custodian_cells is None else custodian_cells
         new_state = replace(
             state,
             next_batch_number=state.next_batch_number + 1,
             state_root=commitment.new_root,
             next_deposit_index=commitment.deposit_end,
             idle_blocks=0,
-            pending_forced=(),
+            pending_forced=pending[used:],
         )
         new_data = new_state.encode()
         rollup_output = replace(
@@ -808,46 +976,34 @@ class RollupL1:
                 rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
             ),
         )
-        batch_data = commitment.serialize()
+        consumed = [*pending[:used], *(c.deposit_hash() for c in deposit_cells)]
+        batch = BatchCell(
+            open_games=0,
+            deposits_root=compute_deposits_root(consumed),
+            proposer_lock=self.lock_of(proposer_key),
+            commitment=commitment,
+        )
+        batch_data = batch.encode()
         batch_output = CellOutput(0, self.custodian_lock(rollup_id), self.batch_type(rollup_id))
         batch_output = replace(
             batch_output,
-            capacity=max(state.bond, compute_occupied_capacity(batch_output, batch_data)),
+            capacity=state.bond + compute_occupied_capacity(batch_output, batch_data),
         )
         outputs: list[tuple[CellOutput, bytes]] = [
             (rollup_output, new_data),
             (batch_output, batch_data),
         ]
-        for entry, owner_lock_args in withdrawals:
-            lock = self.withdrawal_lock(
-                WithdrawalArgs(rollup_id, commitment.batch_number, owner_lock_args)
-            )
-            occupied = compute_occupied_capacity(CellOutput(0, lock), b"")
-            outputs.append((CellOutput(max(entry.amount, occupied), lock), b""))
         custodian_in = sum(c.output.capacity for c in custodians)
         deposits_in = sum(c.amount for c in deposit_cells)
-        paid = sum(entry.amount for entry, _args in withdrawals)
-        custodian_out = custodian_in + deposits_in - paid
-        if custodian_out < 0:
-            raise ValueError(
-                f"the custodian holds {custodian_in + deposits_in} shannons with these deposits, "
-                f"less than the {paid} the withdrawals pay"
-            )
+        custodian_out = custodian_in + deposits_in
         if custodian_out:
-            custodian = CellOutput(custodian_out, self.custodian_lock(rollup_id))
-            occupied = compute_occupied_capacity(custodian, b"")
-            if custodian_out < occupied:
-                raise ValueError(
-                    f"the custodian would keep {custodian_out} shannons, less than a custodian "
-                    f"cell occupies ({occupied})"
-                )
-            outputs.append((custodian, b""))
+            outputs.append((CellOutput(custodian_out, self.custodian_lock(rollup_id)), b""))
         inputs = [
             CellInput(rollup.out_point),
             *(CellInput(c.out_point) for c in deposit_cells),
             *(CellInput(c.out_point) for c in custodians),
         ]
-        action = SubmitBatch(tuple(entry for entry, _args in withdrawals))
+        action = SubmitBatch(new_accounts_root, new_next_account_index)
         return self._assemble(
             inputs=inputs,
             outputs=outputs,
@@ -863,8 +1019,9 @@ class RollupL1:
         proposer_key: bytes,
         commitment: BatchCommitment,
         sidecars: Sequence[BlobSidecar],
+        new_accounts_root: bytes,
+        new_next_account_index: int,
         deposit_cells: Sequence[DepositCell] = (),
-        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
         *,
         custodian_cells: Sequence[LiveCell] | None = None,
     ) -> bytes:
@@ -874,11 +1031,111 @@ class RollupL1:
             rollup_id,
             proposer_key,
             commitment,
+            new_accounts_root,
+            new_next_account_index,
             deposit_cells,
-            withdrawals,
             custodian_cells=custodian_cells,
         )
         return self.send(tx, sidecars)
+
+    # ------------------------------------------------------------------ FinalizeBatch
+    def build_finalize_batch(
+        self,
+        rollup_id: bytes,
+        payer_key: bytes,
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        batch: BatchCellView | None = None,
+        rollup: RollupCell | None = None,
+        custodian_cells: Sequence[LiveCell] | None = None,
+    ) -> Transaction:
+        """A signed FinalizeBatch of the oldest unfinalized batch (``next_final_batch``; found
+        with ``find_batch_cells`` unless given) with its ``withdrawals`` -- ``(entry, owner lock
+        args)`` in batch order (docs/disputes.md §3).
+
+        Inputs: the rollup cell (witness: the action), the batch cell with a relative
+        block-number ``since`` of the challenge window, the custodian cells when withdrawals are
+        paid (default: all live ones), the payer's funding. Outputs: the rollup cell
+        (``next_final_batch + 1``), one withdrawal cell per withdrawal in order (topped up to its
+        occupied capacity from the payer's funds when the amount is below it), the custodian
+        (in - Σ amounts; none when that is 0), the batch cell's capacity (bond + occupied) back
+        to the batch's proposer lock, change. The batch must have no open game and its window
+        must have passed (the L1 refuses it otherwise)."""
+        rollup = self.find_rollup_cell(rollup_id) if rollup is None else rollup
+        state = rollup.state
+        if batch is None:
+            batch = self.find_batch_cell(rollup_id, state.next_final_batch)
+            if batch is None:
+                raise LookupError(
+                    f"no live batch cell for batch {state.next_final_batch} of rollup "
+                    f"{rollup_id.hex()} (the next one to finalize)"
+                )
+        if batch.number != state.next_final_batch:
+            raise ValueError(
+                f"batch {batch.number} cannot be finalized: batch {state.next_final_batch} is next"
+            )
+        paid = sum(entry.amount for entry, _args in withdrawals)
+        if paid:
+            custodians = (
+                self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
+            )
+        else:
+            custodians = () if custodian_cells is None else custodian_cells
+        new_state = replace(state, next_final_batch=state.next_final_batch + 1)
+        new_data = new_state.encode()
+        rollup_output = replace(
+            rollup.output,
+            capacity=max(
+                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
+            ),
+        )
+        outputs: list[tuple[CellOutput, bytes]] = [(rollup_output, new_data)]
+        for entry, owner_lock_args in withdrawals:
+            lock = self.withdrawal_lock(WithdrawalArgs(rollup_id, batch.number, owner_lock_args))
+            occupied = compute_occupied_capacity(CellOutput(0, lock), b"")
+            outputs.append((CellOutput(max(entry.amount, occupied), lock), b""))
+        custodian_in = sum(c.output.capacity for c in custodians)
+        custodian_out = custodian_in - paid
+        if custodian_out < 0:
+            raise ValueError(
+                f"the custodian holds {custodian_in} shannons, less than the {paid} the "
+                "withdrawals pay"
+            )
+        if custodian_out:
+            custodian = CellOutput(custodian_out, self.custodian_lock(rollup_id))
+            occupied = compute_occupied_capacity(custodian, b"")
+            if custodian_out < occupied:
+                raise ValueError(
+                    f"the custodian would keep {custodian_out} shannons, less than a custodian "
+                    f"cell occupies ({occupied})"
+                )
+            outputs.append((custodian, b""))
+        outputs.append((CellOutput(batch.output.capacity, batch.batch.proposer_lock), b""))
+        inputs = [
+            CellInput(rollup.out_point),
+            CellInput(batch.out_point, relative_blocks(state.challenge_window)),
+            *(CellInput(c.out_point) for c in custodians),
+        ]
+        action = FinalizeBatch(tuple(entry for entry, _args in withdrawals))
+        return self._assemble(
+            inputs=inputs,
+            outputs=outputs,
+            payer_key=payer_key,
+            first_witness=WitnessArgs(input_type=encode_action(action)).serialize(),
+            input_capacity=rollup.output.capacity + batch.output.capacity + custodian_in,
+        )
+
+    def finalize_batch(
+        self,
+        rollup_id: bytes,
+        payer_key: bytes,
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        batch: BatchCellView | None = None,
+    ) -> bytes:
+        """``build_finalize_batch`` and send it; returns the tx hash. The withdrawal cells are
+        outputs ``1 .. len(withdrawals)`` of that transaction."""
+        return self.send(self.build_finalize_batch(rollup_id, payer_key, withdrawals, batch=batch))
 
     # ------------------------------------------------------------------ ForceDeposit
     def force_deposit(
@@ -960,30 +1217,27 @@ class RollupL1:
         withdrawal: WithdrawalCell | OutPoint,
         *,
         fee_payer_key: bytes | None = None,
-        since_blocks: int | None = None,
     ) -> bytes:
-        """Claim a withdrawal cell to the owner's default lock: the input carries a relative
-        ``since`` of the challenge window (default, read from the rollup state), the rollup cell
-        is a cell dep, the owner signs. Without ``fee_payer_key`` the fee comes out of the
-        withdrawal (the owner receives capacity - fee); with it, the owner receives the whole
-        capacity and the payer's cells (their own lock group, signed) pay the fee."""
+        """Claim a withdrawal cell to the owner's default lock. Withdrawal cells exist only once
+        their batch is final (FinalizeBatch created them), so the owner's signature is all the
+        lock checks: no ``since``, no rollup cell dep. Without ``fee_payer_key`` the fee comes
+        out of the withdrawal (the owner receives capacity - fee); with it, the owner receives
+        the whole capacity and the payer's cells (their own lock group, signed) pay the fee.
+        ``LookupError`` when the cell is not live (not created yet, or claimed)."""
         if isinstance(withdrawal, OutPoint):
             live = self.get_live_cell(withdrawal)
             if live is None:
-                raise LookupError(f"withdrawal cell {withdrawal} is not live")
+                raise LookupError(
+                    f"withdrawal cell {withdrawal} is not live (its batch is not finalized yet, "
+                    "or it was claimed)"
+                )
             withdrawal = WithdrawalCell(
                 withdrawal, live.output, WithdrawalArgs.decode(live.output.lock.args)
             )
-        rollup = self.find_rollup_cell(withdrawal.args.rollup_id)
-        window = rollup.state.challenge_window if since_blocks is None else since_blocks
         owner_lock = self.lock_of(owner_key)
         capacity = withdrawal.output.capacity
-        deps = (
-            self.cell_deps["rollup_withdrawal_lock"],
-            self.cell_deps[SECP256K1],
-            CellDep(rollup.out_point),
-        )
-        inputs = [CellInput(withdrawal.out_point, relative_blocks(window))]
+        deps = (self.cell_deps["rollup_withdrawal_lock"], self.cell_deps[SECP256K1])
+        inputs = [CellInput(withdrawal.out_point)]
         if fee_payer_key is None:
             tx = Transaction(
                 RawTransaction(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -196,14 +196,18 @@ class Chain:
 
     ``preset`` replaces the spec's (default: ``pinned_preset()``); derive variants with
     ``pinned_preset(field=value)`` or ``dataclasses.replace(chain.preset, ...)``.
+    ``kzg_settings`` (a getter, e.g. ``l1.kzg.get_kzg_settings``) reaches the verifiers that
+    check KZG point evaluations (the rollup game's one-step proof).
     """
 
-    def __init__(self, preset: Preset | None = None) -> None:
+    def __init__(
+        self, preset: Preset | None = None, *, kzg_settings: Callable[[], Any] | None = None
+    ) -> None:
         self.spec = load_test_spec(preset)
         self.preset = self.spec.preset
         self.genesis: Genesis = build_genesis(self.spec)
         self.registry: ScriptRegistry = build_default_registry(
-            allow_always_success=self.preset.allow_always_success
+            allow_always_success=self.preset.allow_always_success, kzg_settings=kzg_settings
         )
         self.cells = MemoryCellProvider()
         self.headers = MemoryHeaders()

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from l1.ckb.cbmt import cbmt_root
 from l1.ckb.hashing import ckbhash
 from l1.core.blobs import (
     BYTES_PER_BLOB,
@@ -21,18 +20,22 @@ from l2.batch import (
     BATCH_HEADER_SIZE,
     COMMITMENT_FIXED_SIZE,
     ELEMENTS_PER_RECORD,
+    INVALID_SLOT_RECORD,
     RECORDS_PER_BLOB,
     BatchCommitment,
     RecordLocation,
     compute_batch_blobs,
     compute_batch_commitment,
     compute_batch_data_size,
+    compute_next_withdrawals_chain,
     compute_withdrawals_root,
     decode_batch,
     decode_batch_blobs,
     decode_batch_records,
     encode_batch,
     encode_batch_records,
+    get_batch_records,
+    get_blob_count,
     get_record_from_blobs,
     get_record_location,
 )
@@ -57,6 +60,7 @@ from l2.tx import (
     Withdraw,
     Withdrawal,
     compute_withdrawal_hash,
+    decode_record,
     encode_record,
 )
 from tests.l2.kit import CKB, CONFIG, PUBS, RECIPIENT, make_state, transfer, withdraw
@@ -277,11 +281,37 @@ def test_commitment_decoding_is_strict(mutate, fragment):
         BatchCommitment.deserialize(mutate(_commitment().serialize()))
 
 
-def test_withdrawals_root_is_the_cbmt_of_withdrawal_hashes():
+def test_withdrawals_root_is_the_withdrawal_chain():
     ws = [Withdrawal(1, n, RECIPIENT, 61 * CKB + n) for n in range(3)]
-    hashes = [compute_withdrawal_hash(w, CONFIG) for w in ws]
-    assert compute_withdrawals_root(ws, CONFIG) == cbmt_root(hashes)
+    chain = bytes(32)
+    for w in ws:
+        chain = ckbhash(chain + compute_withdrawal_hash(w, CONFIG))
+    assert compute_withdrawals_root(ws, CONFIG) == chain
+    assert compute_withdrawals_root(ws[:1], CONFIG) == compute_next_withdrawals_chain(
+        bytes(32), ws[0], CONFIG
+    )
     assert compute_withdrawals_root([], CONFIG) == bytes(32)
+    assert compute_withdrawals_root(ws[::-1], CONFIG) != chain  # order matters
+
+
+def test_get_batch_records_reads_slots_by_position():
+    state = make_state(100 * CKB, 0)
+    txs = [transfer(state, 1, 2, CKB, 10), withdraw(state, 1, 61 * CKB, 10, nonce=1)]
+    blobs = compute_batch_blobs(txs)
+    assert get_batch_records(blobs, 2) == tuple(encode_record(tx) for tx in txs)
+    assert get_batch_records(blobs, 3)[2] == bytes(RECORD_SIZE)  # zero padding: kind 0
+    assert get_batch_records(blobs, 0) == ()
+    bad = bytearray(blobs[0])
+    bad[32 * 8] = 1  # record 1's first element is not packed data
+    records = get_batch_records([bytes(bad)], 2)
+    assert records[0] == encode_record(txs[0]) and records[1] == INVALID_SLOT_RECORD
+    with pytest.raises(InvalidRecord, match="kind 0"):
+        decode_record(INVALID_SLOT_RECORD, CONFIG.profile)
+    assert get_blob_count(1023) == 1 and get_blob_count(1024) == 2
+    with pytest.raises(MalformedBatchData, match="need 2 blobs"):
+        get_batch_records(blobs, 1024)
+    with pytest.raises(MalformedBatchData, match="blob 0"):
+        get_batch_records([b"\x00" * 10], 1)
 
 
 def test_commitment_from_a_batch_result():

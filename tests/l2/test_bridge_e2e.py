@@ -1,8 +1,9 @@
 """The L2 bridge SDK (``l2.client.bridge``) against a real L1 node process (test spec,
 ``--dev-rpc``): deploy a rollup, deposit, build batch 0 purely with ``l2`` and submit it as a blob
-transaction, derive the same root from L1 alone (scan + blobs), claim a withdrawal after the
-challenge window (exactly once), and the L1 refusing a batch with a wrong ``prev_root`` or one that
-ignores a forced deposit; then the escape hatch.
+transaction (a bonded batch cell, no withdrawal cell yet), derive the same root from L1 alone
+(scan + blobs), finalize it once the challenge window passed (FinalizeBatch creates the withdrawal
+cells and refunds the bond), claim a withdrawal exactly once, and the L1 refusing a batch with a
+wrong ``prev_root`` or one that ignores a forced deposit; then the escape hatch.
 
 The tests of this module run in order on one node and one rollup (module-scoped ``World``).
 """
@@ -15,11 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from l1.ckb.hashes import compute_header_hash
+from l1.ckb.hashes import compute_header_hash, compute_tx_hash
 from l1.ckb.hashing import ckbhash
-from l1.ckb.types import OutPoint
+from l1.ckb.types import CellOutput, OutPoint
 from l1.client import L1Client, L1RpcError
-from l1.core.scripts.rollup.layout import EscapeHatch, WithdrawalEntry
+from l1.core.capacity import compute_occupied_capacity
+from l1.core.scripts.rollup.layout import (
+    EscapeHatch,
+    FinalizeBatch,
+    WithdrawalEntry,
+    compute_deposits_root,
+)
 from l1.devnet_keys import DEVNET_KEYS
 from l2.batch import BatchCommitment, compute_batch_blobs, compute_batch_commitment
 from l2.client.bridge import (
@@ -43,7 +50,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CKB = SHANNONS_PER_CKB
 CHAIN_ID = 0
-CHALLENGE, FORCED, ESCAPE = 4, 6, 20
+CHALLENGE, FORCED, ESCAPE, GAME_CLOCK = 4, 6, 20, 6
 BOND = 500 * CKB
 PROPOSER, ALICE_L1, BOB_L1, OWNER, FEE_PAYER, FORCER = (DEVNET_KEYS[i] for i in (7, 1, 2, 3, 4, 5))
 NEW_PROPOSER = DEVNET_KEYS[8]
@@ -74,6 +81,7 @@ class World:
     #: The L2 state after batch 0 and the L1 block batch 0 was committed in.
     after_batch0: L2State | None = None
     batch0_block: int = 0
+    entries0: list[tuple[WithdrawalEntry, bytes]] = field(default_factory=list)
     withdrawals: list[WithdrawalCell] = field(default_factory=list)
 
     def mine(self, count: int = 1) -> None:
@@ -154,6 +162,8 @@ def test_deploy_and_deposit(world: World) -> None:
         l2_preset="test",
         genesis_root=genesis.get_root(),
         proposer_lock_hash=l1.lock_hash_of(PROPOSER.private_key),
+        game_clock=GAME_CLOCK,
+        burn_permille=500,
     )
     handle = l1.deploy_rollup(PROPOSER.private_key, params)
     world.committed(handle.creation_tx_hash)
@@ -207,12 +217,26 @@ def test_batch_zero_commits_and_derives_from_l1_alone(world: World) -> None:
         PROPOSER.private_key,
         commitment,
         l1.compute_sidecars(blobs),
+        world.l2.get_accounts_root(),
+        world.l2.next_account_index,
         world.deposits,
-        entries,
     )
     world.committed(tx_hash)
     world.batch0 = commitment
     world.after_batch0 = world.l2.copy()
+    world.entries0 = entries
+
+    # The batch cell: open games 0, the deposits it consumed, the proposer, the bond.
+    [cell] = l1.find_batch_cells(world.rollup_id)
+    assert cell.out_point == OutPoint(tx_hash, 1) and cell.number == 0
+    assert cell.batch.open_games == 0 and cell.commitment == commitment
+    assert cell.batch.deposits_root == compute_deposits_root(
+        [c.deposit_hash() for c in (alice, bob)]
+    )
+    assert cell.batch.proposer_lock == l1.lock_of(PROPOSER.private_key)
+    assert cell.output.capacity == BOND + compute_occupied_capacity(
+        cell.output, cell.batch.encode()
+    )
 
     state = l1.find_rollup_cell(world.rollup_id).state
     assert (state.next_batch_number, state.state_root, state.next_deposit_index) == (
@@ -222,9 +246,7 @@ def test_batch_zero_commits_and_derives_from_l1_alone(world: World) -> None:
     )
     assert l1.list_pending_deposits(world.rollup_id) == []
     custodian = l1.find_custodian_cells(world.rollup_id)
-    assert [c.output.capacity for c in custodian] == [
-        ALICE_DEPOSIT + BOB_DEPOSIT - BIG_WITHDRAWAL - SMALL_WITHDRAWAL
-    ]
+    assert [c.output.capacity for c in custodian] == [ALICE_DEPOSIT + BOB_DEPOSIT]
     assert l1.get_blob(commitment.blob_versioned_hashes[0]) == blobs[0]
 
     # Derive from L1 alone: the scan finds the batch and its queue, the blobs come back by
@@ -241,25 +263,73 @@ def test_batch_zero_commits_and_derives_from_l1_alone(world: World) -> None:
     assert derivation.get_findings() == ()
     assert derivation.get_state().get_root() == commitment.new_root == world.l2.get_root()
 
+    # No withdrawal cell before finalization.
+    assert scan.withdrawals == () and scan.finalizations == ()
+    assert [b.tx_hash for b in scan.valid_batches] == [tx_hash]
+    assert not scan.is_final(scan.batches[0])
+
+
+def test_claims_wait_for_the_batch_to_be_finalized(world: World) -> None:
+    l1 = world.l1
+    [batch] = l1.find_batch_cells(world.rollup_id)
+    # Before finalization the withdrawal cell does not exist: a claim has nothing to spend.
+    # (Its out point is known in advance: output 1 of the FinalizeBatch transaction.)
+    finalize = l1.build_finalize_batch(world.rollup_id, FEE_PAYER.private_key, world.entries0)
+    would_be = OutPoint(compute_tx_hash(finalize), 1)
+    assert l1.get_live_cell(would_be) is None
+    with pytest.raises(LookupError, match="not live"):
+        l1.claim_withdrawal(OWNER.private_key, would_be)
+    # Finalizing inside the challenge window is refused by the batch input's since.
+    error = _rpc_error(l1.finalize_batch, world.rollup_id, FEE_PAYER.private_key, world.entries0)
+    assert error.code == VERIFY_FAILED and error.data == "SinceNotMet", error
+    # Wrong withdrawals (one left out) are refused by the rollup script.
+    world.mine(CHALLENGE)
+    error = _rpc_error(
+        l1.finalize_batch, world.rollup_id, FEE_PAYER.private_key, world.entries0[:1]
+    )
+    assert error.code == VERIFY_FAILED and error.data == "ScriptValidationFailure", error
+    world.mine()
+    proposer_before = _balance(world, PROPOSER.index)
+    tx_hash = l1.finalize_batch(world.rollup_id, FEE_PAYER.private_key, world.entries0)
+    world.committed(tx_hash)
+    # The bond (the whole batch cell) went back to the proposer; the batch cell is gone.
+    assert _balance(world, PROPOSER.index) - proposer_before == batch.output.capacity
+    assert l1.find_batch_cells(world.rollup_id) == []
+    state = l1.find_rollup_cell(world.rollup_id).state
+    assert (state.next_final_batch, state.next_batch_number) == (1, 1)
+    custodian = l1.find_custodian_cells(world.rollup_id)
+    assert [c.output.capacity for c in custodian] == [
+        ALICE_DEPOSIT + BOB_DEPOSIT - BIG_WITHDRAWAL - SMALL_WITHDRAWAL
+    ]
+
+    scan = world.scan()
+    [final] = scan.finalizations
+    assert final.tx_hash == tx_hash and final.batch_number == 0
+    assert final.action == FinalizeBatch(tuple(e for e, _a in world.entries0))
+    assert scan.is_final(scan.batches[0]) and scan.next_final_batch == 1
     withdrawals = scan.withdrawals
+    owner = OWNER.lock_args
     assert [(w.entry, w.args.owner_lock_args, w.args.batch_number) for w in withdrawals] == [
         (WithdrawalEntry(1, 0, BIG_WITHDRAWAL), owner, 0),
         (WithdrawalEntry(0, 1, SMALL_WITHDRAWAL), owner, 0),
     ]
-    # The small one was topped up by the proposer to a withdrawal cell's occupied capacity.
+    assert [w.out_point for w in withdrawals] == [OutPoint(tx_hash, 1), OutPoint(tx_hash, 2)]
+    # The small one was topped up by the finalizer to a withdrawal cell's occupied capacity.
+    small_occupied = compute_occupied_capacity(CellOutput(0, withdrawals[1].output.lock), b"")
+    assert small_occupied == 101 * CKB
     assert [w.output.capacity for w in withdrawals] == [BIG_WITHDRAWAL, 101 * CKB]
     world.withdrawals = list(withdrawals)
 
 
-def test_withdrawal_claims_after_the_challenge_window_exactly_once(world: World) -> None:
+def test_withdrawal_claims_exactly_once(world: World) -> None:
     l1 = world.l1
     big = world.withdrawals[0]
     owner_before = _balance(world, OWNER.index)
+    # Someone else's signature does not open it.
     error = _rpc_error(
-        l1.claim_withdrawal, OWNER.private_key, big, fee_payer_key=FEE_PAYER.private_key
+        l1.claim_withdrawal, FEE_PAYER.private_key, big, fee_payer_key=FEE_PAYER.private_key
     )
-    assert error.code == VERIFY_FAILED and error.data == "SinceNotMet", error
-    world.mine(CHALLENGE)
+    assert error.code == VERIFY_FAILED and error.data == "ScriptValidationFailure", error
     tx_hash = l1.claim_withdrawal(OWNER.private_key, big, fee_payer_key=FEE_PAYER.private_key)
     world.committed(tx_hash)
     assert _balance(world, OWNER.index) - owner_before == BIG_WITHDRAWAL
@@ -290,7 +360,15 @@ def test_a_batch_with_a_wrong_prev_root_is_refused(world: World) -> None:
         withdrawals_root=bytes(32),
         blob_versioned_hashes=tuple(s.versioned_hash for s in sidecars),
     )
-    error = _rpc_error(l1.submit_batch, world.rollup_id, PROPOSER.private_key, commitment, sidecars)
+    error = _rpc_error(
+        l1.submit_batch,
+        world.rollup_id,
+        PROPOSER.private_key,
+        commitment,
+        sidecars,
+        ckbhash(b"accounts"),
+        2,
+    )
     assert error.code == VERIFY_FAILED and error.data == "ScriptValidationFailure", error
     assert "rollup_state" in error.message
     assert "is not the rollup's state root" in error.message
@@ -336,9 +414,17 @@ def test_forced_deposit_must_be_included(world: World) -> None:
         _tip_hash(world),
         world.config,
     )
-    error = _rpc_error(l1.submit_batch, world.rollup_id, PROPOSER.private_key, commitment, sidecars)
+    error = _rpc_error(
+        l1.submit_batch,
+        world.rollup_id,
+        PROPOSER.private_key,
+        commitment,
+        sidecars,
+        ignoring.get_accounts_root(),
+        ignoring.next_account_index,
+    )
     assert error.code == VERIFY_FAILED and error.data == "ScriptValidationFailure", error
-    assert "the batch ignores pending forced deposits" in error.message
+    assert "the batch ignores pending deposits" in error.message
     world.mine()
     assert l1.find_rollup_cell(world.rollup_id) == before
 
@@ -347,7 +433,12 @@ def test_forced_deposit_must_be_included(world: World) -> None:
     commitment, blobs, _entries = world.batch(txs, [])
     assert (commitment.deposit_start, commitment.deposit_end) == (2, 3)
     tx_hash = l1.submit_batch(
-        world.rollup_id, PROPOSER.private_key, commitment, l1.compute_sidecars(blobs)
+        world.rollup_id,
+        PROPOSER.private_key,
+        commitment,
+        l1.compute_sidecars(blobs),
+        world.l2.get_accounts_root(),
+        world.l2.next_account_index,
     )
     world.committed(tx_hash)
     state = l1.find_rollup_cell(world.rollup_id).state

@@ -11,7 +11,7 @@ import pytest
 from l1.core.blobs import pack_data_into_blobs
 from l2.batch import compute_batch_blobs, compute_batch_commitment, encode_batch_records
 from l2.derive import BatchInput, FindingKind, derive_state, rederive
-from l2.errors import InvalidSignature, UnknownDeposit
+from l2.errors import InvalidRecord, InvalidSignature, UnknownDeposit
 from l2.state import Account, L2State, create_genesis_state
 from l2.stf import apply_batch, compute_deposit_queue
 from l2.tx import Deposit, Transaction, encode_record
@@ -94,8 +94,7 @@ def test_a_false_new_root_is_a_finding_and_does_not_move_the_derived_state():
 @pytest.mark.parametrize(
     ("change", "kind"),
     [
-        ({"tx_count": 4}, FindingKind.TX_COUNT),
-        ({"deposit_end": 2}, FindingKind.DEPOSIT_RANGE),
+        ({"deposit_end": 4}, FindingKind.DEPOSIT_RANGE),
         ({"withdrawals_root": b"\x01" * 32}, FindingKind.WITHDRAWALS_ROOT),
         ({"batch_number": 7}, FindingKind.BATCH_NUMBER),
         ({"prev_root": b"\x02" * 32}, FindingKind.PREV_ROOT),
@@ -108,28 +107,74 @@ def test_every_commitment_field_is_checked(change, kind):
     assert [(f.batch_index, f.kind) for f in findings] == [(1, kind)]
 
 
-def test_garbage_blob_derives_as_an_empty_batch():
-    """D2: undecodable data never raises in derivation; the state does not move."""
-    inputs, _, states = honest_chain()
+def test_the_header_is_not_read_for_the_state_transition():
+    """The commitment's tx_count defines the records; a garbage header changes nothing."""
+    inputs, sequencer, _ = honest_chain()
     garbage = bytearray(inputs[1].blobs[0])
     garbage[5] = 9  # the batch version byte (element 0, after the 4-byte length prefix)
+    garbage[6:10] = (999).to_bytes(4, "little")  # the header's tx_count
     inputs[1] = replace(inputs[1], blobs=(bytes(garbage),))
     derivation = derive_state(genesis(), inputs, CONFIG)
-    batch1 = derivation.batches[1]
-    assert batch1.findings[0].kind is FindingKind.INVALID_DATA
-    assert "UnknownBatchVersion" in batch1.findings[0].message
+    assert derivation.get_findings() == ()
+    assert derivation.get_state() == sequencer
+
+
+def test_a_slot_with_a_non_canonical_element_is_a_no_op_record():
+    """D2: a record slot whose element has a non-zero first byte reads as a record that fails to
+    decode -- a no-op with a trace position, never an error."""
+    inputs, _, states = honest_chain()
+    garbage = bytearray(inputs[1].blobs[0])
+    garbage[32 * 4] = 1  # first byte of record 0's first element
+    inputs[1] = replace(inputs[1], blobs=(bytes(garbage),))
+    batch1 = derive_state(genesis(), inputs, CONFIG).batches[1]
+    assert batch1.result.tx_count == 3
+    assert batch1.result.rejections[0].index == 0
+    assert batch1.result.rejections[0].error is InvalidRecord
+    assert batch1.result.roots[0] == states[0].get_root()
     assert FindingKind.NEW_ROOT in {f.kind for f in batch1.findings}
-    assert batch1.post_root == batch1.pre_root == states[0].get_root()
+
+
+def test_tx_count_defines_the_records():
+    """Claiming more records than were packed reads zero slots: no-ops, not a finding; the
+    trace is one position longer."""
+    inputs, sequencer, _ = honest_chain()
+    inputs[1] = replace(inputs[1], commitment=replace(inputs[1].commitment, tx_count=4))
+    derivation = derive_state(genesis(), inputs, CONFIG)
+    assert derivation.get_findings() == ()
+    result = derivation.batches[1].result
+    assert result.tx_count == 4 and result.rejections[0].index == 3
+    assert derivation.get_state() == sequencer
+    # fewer records: the last one is never applied
+    inputs, _, _ = honest_chain()
+    inputs[1] = replace(inputs[1], commitment=replace(inputs[1].commitment, tx_count=2))
+    findings = derive_state(genesis(), inputs, CONFIG).get_findings()
+    assert [(f.batch_index, f.kind) for f in findings][:1] == [(1, FindingKind.NEW_ROOT)]
+
+
+def test_tx_count_above_the_preset_limit_derives_as_empty():
+    inputs, _, states = honest_chain()
+    inputs[1] = replace(inputs[1], commitment=replace(inputs[1].commitment, tx_count=65))
+    batch1 = derive_state(genesis(), inputs, CONFIG).batches[1]
+    assert batch1.findings[0].kind is FindingKind.TX_COUNT
+    assert batch1.post_root == states[0].get_root()
+
+
+def test_deposits_outside_the_claimed_range_are_unknown():
+    """A batch may consume only [deposit_start, deposit_end): the L1 knows just those."""
+    state = genesis()
+    posted = post(state, 0, [Deposit(0, 1, 100 * CKB, PUBS[1]), Deposit(1, 2, 110 * CKB, PUBS[2])])
+    narrowed = replace(posted, commitment=replace(posted.commitment, deposit_end=1))
+    result = derive_state(genesis(), [narrowed], CONFIG).batches[0].result
+    assert [r.error for r in result.rejections] == [UnknownDeposit]
+    assert (result.deposit_start, result.deposit_end) == (0, 1)
 
 
 def test_missing_blob_is_a_finding():
     inputs, _, states = honest_chain()
     inputs[2] = replace(inputs[2], blobs=())
     batch2 = derive_state(genesis(), inputs, CONFIG).batches[2]
-    assert [f.kind for f in batch2.findings][:2] == [
-        FindingKind.BLOB_COUNT,
-        FindingKind.INVALID_DATA,
-    ]
+    assert [f.kind for f in batch2.findings][:1] == [FindingKind.BLOB_COUNT]
+    assert FindingKind.INVALID_DATA not in {f.kind for f in batch2.findings}
     assert batch2.post_root == states[1].get_root()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,23 @@ def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
     config = RollupConfig(0, ROLLUP_ID, 0, TEST, OPTIMISTIC)
     genesis = create_genesis_state(config)
     after = create_genesis_state(config, [Account(PUBLIC_KEY, 5, 1)])
-    params = RollupState(0, bytes(32), 1, 4, 6, 20, "test", 1, after.get_root(), 1, 0)
+    params = RollupState(
+        chain_id=0,
+        proposer_lock_hash=bytes(32),
+        bond=1,
+        challenge_window=4,
+        forced_inclusion_window=6,
+        escape_timeout=20,
+        game_clock=6,
+        burn_permille=500,
+        fee_account=0,
+        l2_preset="test",
+        next_batch_number=1,
+        next_final_batch=1,
+        state_root=after.get_root(),
+        next_deposit_index=1,
+        idle_blocks=0,
+    )
     commitment = BatchCommitment(
         0, genesis.get_root(), after.get_root(), bytes(32), 1, 0, 1, bytes(32), (b"\x01" * 32,)
     )
@@ -118,6 +135,17 @@ def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
         state=after,
     )
     follower.chain.batches = [batch]
+    follower.chain.final_batches = 1
+    # A batch 1 that a RevertBatches in block 8 removed.
+    reverted = replace(
+        batch,
+        number=1,
+        commitment=replace(commitment, batch_number=1, prev_root=after.get_root()),
+        block_number=7,
+        state=None,
+        reverted_at=8,
+    )
+    follower.chain.reverted = [reverted]
     follower._persist()
     follower.close()
 
@@ -131,7 +159,16 @@ def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
         }
         client = _Client(create_follower_app(restored, manage_lifecycle=False))
         assert client.get("/v1/accounts/0").json()["balance"] == 5
-        assert client.get("/v1/findings").json()["findings"][0]["batch"] == 0
+        # Findings are those of the valid chain only (the reverted batch is settled).
+        assert [f["batch"] for f in client.get("/v1/findings").json()["findings"]] == [0]
+        assert client.get("/v1/batches/0").json()["status"] == "final"
+        derivation = client.get("/v1/status").json()["derivation"]
+        assert derivation["final_batches"] == 1
+        assert [
+            (r["number"], r["status"], r["reverted_at_block"]) for r in derivation["reverted"]
+        ] == [(1, "reverted", 8)]
+        assert restored.batch_status(restored.chain.reverted[0]) == "reverted"
+        assert client.get("/v1/status").json()["heads"]["final"]["batch"] == 0
         assert (
             client.get("/v1/withdrawals", params={"account": 0}).json()["withdrawals"][0]["amount"]
             == 3

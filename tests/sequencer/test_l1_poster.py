@@ -1,5 +1,7 @@
 """The L1 poster, the deposit watcher and deposit crediting in-process, against a fake L1:
-status from confirmations (posted/safe/final), reorg -> sealed -> posted again, R2 reconciliation
+status from confirmations (posted/safe), automatic FinalizeBatch once the window passed with no
+open game (then final), reorg -> sealed -> posted again, an L1 revert -> re-sequenced and
+re-posted, R2 reconciliation
 (same batch found, a different one refused, an intent in the pool not resent), R6 backoff and
 ``degraded``, B1 (a deposit credited once, across restarts), forced deposits first, and the
 recovery from sealed batches the L1 refuses (discarded, re-sequenced deposits first, re-sealed;
@@ -26,7 +28,7 @@ from sequencer.batcher import Batcher, SealedBatch, compute_test_versioned_hashe
 from sequencer.config import SequencerConfig, parse_private_key
 from sequencer.entries import BatchStatus
 from sequencer.l1watch import DepositWatcher
-from sequencer.poster import L1Poster, RollupInfo, withdrawal_out_point
+from sequencer.poster import L1Poster, RollupInfo, finalize_meta_key, withdrawal_out_point
 from sequencer.service import Sequencer
 from tests.sequencer.kit import open_sequencer, settings, transfer
 from tests.support.procs import wait_until
@@ -69,23 +71,43 @@ class FakeL1:
 
     client: FakeClient = field(default_factory=FakeClient)
     next_batch: int = 0
+    next_final: int = 0
     next_deposit: int = 0
     pending_forced: tuple[bytes, ...] = ()
     state_root: bytes = bytes(32)
     on_l1: list[Any] = field(default_factory=list)
     sent: list[Any] = field(default_factory=list)
     live: set[OutPoint] = field(default_factory=set)
+    #: Live batch cells by batch number.
+    cells: dict[int, Any] = field(default_factory=dict)
 
     def find_rollup_cell(self, rollup_id: bytes) -> Any:
         self.client._check()
         state = SimpleNamespace(
             next_batch_number=self.next_batch,
+            next_final_batch=self.next_final,
             next_deposit_index=self.next_deposit,
             pending_forced=self.pending_forced,
             state_root=self.state_root,
             challenge_window=4,
         )
         return SimpleNamespace(state=state)
+
+    def find_batch_cell(self, rollup_id: bytes, number: int) -> Any:
+        self.client._check()
+        return self.cells.get(number)
+
+    def commit(self, tx_hash: bytes, block: int, commitment: BatchCommitment) -> None:
+        """The SubmitBatch ``tx_hash`` of ``commitment`` lands in ``block``."""
+        self.client.txs[tx_hash] = ("committed", block)
+        self.next_batch = commitment.batch_number + 1
+        self.state_root = commitment.new_root
+        self.cells[commitment.batch_number] = SimpleNamespace(
+            commitment=commitment, batch=SimpleNamespace(open_games=0), block_number=block
+        )
+
+    def build_finalize_batch(self, rollup_id: bytes, key: bytes, withdrawals: Any, **k: Any) -> Any:
+        return ("finalize", k["batch"].commitment.batch_number, len(self.sent), tuple(withdrawals))
 
     def scan(self, rollup_id: bytes, from_block: int = 0) -> Any:
         return SimpleNamespace(batches=tuple(self.on_l1))
@@ -163,19 +185,28 @@ def _status(seq: Sequencer, number: int) -> tuple[BatchStatus, bytes | None]:
 
 
 # ----------------------------------------------------------------------------- poster
-def test_status_follows_confirmations_and_a_reorg_reposts(tmp_path: Path) -> None:
+def test_status_follows_confirmations_finalization_and_a_reorg_reposts(tmp_path: Path) -> None:
     seq = open_sequencer(tmp_path)
     l1 = FakeL1()
     _poster(seq, l1, safe=2)
-    _sealed(seq)
+    sealed = _sealed(seq)
     seq.advance_batches()
     status, tx_hash = _status(seq, 0)
     assert status == "posted" and tx_hash is not None and len(l1.sent) == 1
+    # SubmitBatch carries the sealed post-state's accounts root and next account index.
+    accounts_root, next_account = l1.sent[0][3][0], l1.sent[0][3][1]
+    assert (accounts_root, next_account) == (
+        seq.executor.state.get_accounts_root(),
+        seq.executor.state.next_account_index,
+    )
+    assert (sealed.new_accounts_root, sealed.new_next_account_index) == (
+        accounts_root,
+        next_account,
+    )
     seq.advance_batches()  # still in the pool: nothing is sent again
     assert len(l1.sent) == 1
 
-    l1.client.txs[tx_hash] = ("committed", 100)
-    l1.next_batch = 1
+    l1.commit(tx_hash, 100, sealed.commitment)
     seq.advance_batches()
     assert _status(seq, 0) == ("posted", tx_hash)
     l1.client.tip = 102
@@ -185,19 +216,102 @@ def test_status_follows_confirmations_and_a_reorg_reposts(tmp_path: Path) -> Non
 
     # An L1 reorg drops the transaction: back to sealed, then posted again (a new tx).
     del l1.client.txs[tx_hash]
-    l1.next_batch = 0
+    l1.next_batch, l1.state_root = 0, sealed.commitment.prev_root
+    del l1.cells[0]
     seq.advance_batches()
     assert _status(seq, 0) == ("sealed", None)
     seq.advance_batches()
     status, reposted = _status(seq, 0)
     assert status == "posted" and reposted not in (None, tx_hash) and len(l1.sent) == 2
     assert reposted is not None
-    l1.client.txs[reposted] = ("committed", 103)
-    l1.next_batch = 1
+    l1.commit(reposted, 103, sealed.commitment)
+
+    # The window (4 blocks) passed but a game is open: no FinalizeBatch, still safe.
     l1.client.tip = 107
+    l1.cells[0].batch.open_games = 1
+    seq.advance_batches()
+    assert _status(seq, 0) == ("safe", reposted) and len(l1.sent) == 2
+    # The game settled (the proposer won; the batch cell re-created at block 106): its window
+    # restarts from there.
+    l1.cells[0].batch.open_games = 0
+    l1.cells[0].block_number = 106
+    seq.advance_batches()
+    assert len(l1.sent) == 2
+    l1.client.tip = 110
+    seq.advance_batches()
+    assert len(l1.sent) == 3 and l1.sent[2][:2] == ("finalize", 0)
+    assert l1.sent[2][3] == ()  # batch 0 has no withdrawal
+    finalize = _fake_tx_hash(l1.sent[2])
+    assert _status(seq, 0) == ("safe", reposted)  # final only once FinalizeBatch commits
+    assert seq.get_heads()["final"].batch is None
+    seq.advance_batches()  # in the pool: not sent again
+    assert len(l1.sent) == 3
+    l1.client.txs[finalize] = ("committed", 111)
+    l1.next_final = 1
+    del l1.cells[0]
     seq.advance_batches()
     assert _status(seq, 0) == ("final", reposted)
     assert seq.get_heads()["final"].batch == 0
+    with seq.store.read() as conn:
+        assert seq.store.get_meta(conn, finalize_meta_key(0)) == finalize.hex()
+    seq.close()
+
+
+def test_an_l1_revert_resequences_and_reposts(tmp_path: Path) -> None:
+    seq = open_sequencer(tmp_path)
+    l1 = FakeL1()
+    _poster(seq, l1, safe=1)
+    first = _sealed(seq)
+    seq.advance_batches()
+    tx0 = _status(seq, 0)[1]
+    assert tx0 is not None
+    l1.commit(tx0, 100, first.commitment)
+    seq.submit([transfer(seq.config, 1, 2, 10, 1)])
+    second = seq.seal_due_batch(force=True)
+    assert second is not None
+    seq.advance_batches()
+    tx1 = _status(seq, 1)[1]
+    assert tx1 is not None and len(l1.sent) == 2
+    l1.commit(tx1, 101, second.commitment)
+    l1.client.tip = 102
+    seq.advance_batches()
+    assert _status(seq, 1) == ("safe", tx1)
+
+    # A challenger won a game on batch 1: the L1 reverts it (the rollup cell is back at batch
+    # 1 with batch 0's root). The sequencer re-sequences from batch 0 and re-seals batch 1.
+    l1.next_batch = 1
+    l1.state_root = first.commitment.new_root
+    del l1.cells[1]
+    seq.advance_batches()
+    with seq.store.read() as conn:
+        record = seq.store.get_batch(conn, 1)
+        kept = seq.store.get_tx(conn, second.tx_hashes[0])
+    assert record is not None and record.status == "sealed" and record.l1_tx_hash is None
+    assert kept is not None and (kept.status, kept.batch_number) == ("soft", 1)
+    assert record.prev_root == first.commitment.new_root
+    assert _status(seq, 0) == ("safe", tx0)  # the valid batch is untouched
+    seq.advance_batches()
+    status, reposted = _status(seq, 1)
+    assert status == "posted" and reposted not in (None, tx1) and len(l1.sent) == 3
+    seq.close()
+
+
+def test_a_batch_replaced_on_l1_is_reverted(tmp_path: Path) -> None:
+    seq = open_sequencer(tmp_path)
+    l1 = FakeL1()
+    poster = _poster(seq, l1, safe=1)
+    sealed = _sealed(seq)
+    seq.advance_batches()
+    tx_hash = _status(seq, 0)[1]
+    assert tx_hash is not None
+    l1.commit(tx_hash, 100, sealed.commitment)
+    posted = replace(sealed, status="posted", l1_tx_hash=tx_hash)
+    assert poster.status(posted) == "posted"
+    # The batch cell of number 0 now holds another commitment: ours was reverted and replaced.
+    l1.cells[0].commitment = replace(sealed.commitment, new_root=bytes(32))
+    assert poster.status(posted) == "reverted"
+    refusal = poster.revert_refusal()
+    assert (refusal.number, refusal.state_root) == (1, sealed.commitment.new_root)
     seq.close()
 
 
@@ -264,9 +378,9 @@ def test_l1_down_degrades_with_backoff_and_changes_nothing(tmp_path: Path) -> No
     seq.close()
 
 
-def test_withdrawal_out_points_follow_the_batch_cell() -> None:
-    assert withdrawal_out_point(bytes(32), 0) == OutPoint(bytes(32), 2)
-    assert withdrawal_out_point(bytes(32), 3) == OutPoint(bytes(32), 5)
+def test_withdrawal_out_points_follow_the_rollup_cell_of_the_finalize_batch() -> None:
+    assert withdrawal_out_point(bytes(32), 0) == OutPoint(bytes(32), 1)
+    assert withdrawal_out_point(bytes(32), 3) == OutPoint(bytes(32), 4)
 
 
 def test_proposer_keys_parse() -> None:
@@ -366,8 +480,8 @@ def _land(seq: Sequencer, l1: FakeL1, number: int) -> None:
     commitment = BatchCommitment.deserialize(record.commitment)
     absorbed = commitment.deposit_end - l1.next_deposit
     l1.pending_forced = l1.pending_forced[absorbed:]
-    l1.next_batch, l1.next_deposit = number + 1, commitment.deposit_end
-    l1.state_root = record.new_root
+    l1.commit(tx_hash, l1.client.tip - 1, commitment)
+    l1.next_deposit = commitment.deposit_end
     seq.advance_batches()
     assert _status(seq, number)[0] == "safe"
 
@@ -510,7 +624,7 @@ def test_a_transaction_that_no_longer_applies_is_dropped_with_the_reason(
         assert (entry.soft_index, entry.batch_number, entry.receipt) == (None, None, None)
         assert entry.error is not None and entry.error.startswith(code + ": "), entry.error
         assert "re-sequenced after the L1 refused batch 0" in entry.error
-        assert "forced deposits are pending" in entry.error
+        assert "deposits are pending" in entry.error
     assert seq.executor.state.get_account(1).nonce == 0  # type: ignore[union-attr]
     # Nothing lost silently: the sender can send nonce 0 again, and it executes.
     [admission] = seq.submit([a])

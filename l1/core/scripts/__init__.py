@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from l1.ckb.hashing import ckbhash
 from l1.core.scripts.always_success import ALWAYS_SUCCESS, ALWAYS_SUCCESS_CODE
@@ -42,6 +44,9 @@ class ScriptRegistry:
 
     by_code_data_hash: dict[bytes, ScriptVerifier] = field(default_factory=dict)
     builtins: dict[bytes, ScriptVerifier] = field(default_factory=dict)
+    #: Getter of the node's KZG settings, handed to every ``ScriptContext`` (the rollup game's
+    #: one-step proof opens blob elements with point evaluations). The core never loads it.
+    kzg_settings: Callable[[], Any] | None = None
 
     def register_code(self, code: bytes, verifier: ScriptVerifier) -> bytes:
         data_hash = ckbhash(code)
@@ -57,8 +62,10 @@ class ScriptRegistry:
         return self.builtins.get(code_hash)
 
 
-def build_default_registry(*, allow_always_success: bool) -> ScriptRegistry:
-    registry = ScriptRegistry()
+def build_default_registry(
+    *, allow_always_success: bool, kzg_settings: Callable[[], Any] | None = None
+) -> ScriptRegistry:
+    registry = ScriptRegistry(kzg_settings=kzg_settings)
     registry.builtins[TYPE_ID_CODE_HASH] = TYPE_ID
     registry.register_code(SECP256K1_CODE, SECP256K1_BLAKE160_SIGHASH_ALL)
     for code, verifier in ROLLUP_VERIFIERS:  # the optimistic rollup bridge (§4)

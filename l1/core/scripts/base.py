@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from l1.ckb.types import Header, Script, Transaction
 from l1.core.cells import CellMeta
@@ -58,6 +58,10 @@ class ScriptContext:
     group: ScriptGroup
     #: Blob data by versioned hash, for plug-ins that read rollup data (empty if none carried).
     blobs: tuple[bytes, ...] = ()
+    #: The node's KZG trusted setup, for plug-ins that check point evaluations (the rollup's
+    #: one-step proof: EIP-4844's point-evaluation precompile as a verifier's syscall). A getter,
+    #: so the setup is loaded only when a script needs it; None when the node carries none.
+    kzg_settings: Callable[[], Any] | None = None
 
     @property
     def args(self) -> bytes:

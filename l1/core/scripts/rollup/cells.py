@@ -2,8 +2,11 @@
 
 Each is small on purpose. Deposit and custodian locks defer to the rollup cell: they pass when the
 rollup cell is an input, because its ``rollup_state`` type script then accounts for every deposit
-and custodian cell of the transaction (``l1.core.scripts.rollup.state``). The withdrawal lock is
-the one that stands alone: it lets the owner claim once the batch is final.
+and custodian cell of the transaction (``l1.core.scripts.rollup.state``). Batch and game cells
+also move without the rollup cell (a challenge, a move, a proposer's win): then the custodian
+lock defers to their type scripts, and the batch type to the ``rollup_game`` script, which checks
+every such transition (docs/disputes.md §2-§3). The withdrawal lock stands alone: withdrawal
+cells are created at finalization, so the owner's signature is all a claim needs.
 """
 
 from __future__ import annotations
@@ -14,17 +17,16 @@ from l1.ckb.since import Since, SinceFormatError
 from l1.core.scripts.base import NativeVerifier, ScriptContext, VerifierFailure
 from l1.core.scripts.rollup.common import (
     TxView,
-    decode_relative_blocks,
     validate_owner_signature,
 )
 from l1.core.scripts.rollup.layout import (
+    ROLLUP_BATCH_CODE,
+    ROLLUP_GAME_CODE,
+    BatchCell,
     DepositArgs,
-    RollupState,
     WithdrawalArgs,
 )
 from l1.core.scripts.secp256k1 import SECP256K1_CYCLES
-from l2.batch import BatchCommitment
-from l2.errors import InvalidCommitmentEncoding
 
 __all__ = [
     "DEFER_CYCLES",
@@ -40,8 +42,8 @@ __all__ = [
 DEFER_CYCLES: Final = 100_000
 #: Decoding and checking the commitment of each batch cell, plus the deferral.
 ROLLUP_BATCH_CYCLES: Final = 200_000
-#: A signature check like the default lock's, plus decoding the rollup cell dep and sinces.
-WITHDRAWAL_LOCK_CYCLES: Final = SECP256K1_CYCLES + 200_000
+#: A signature check like the default lock's, plus decoding its args.
+WITHDRAWAL_LOCK_CYCLES: Final = SECP256K1_CYCLES + 100_000
 
 
 # ----------------------------------------------------------------------------- deposit lock
@@ -90,12 +92,24 @@ ROLLUP_DEPOSIT_LOCK: Final = NativeVerifier("rollup_deposit_lock", _run_deposit_
 
 # ----------------------------------------------------------------------------- custodian lock
 def _run_custodian_lock(context: ScriptContext) -> int:
-    """args = rollup id. Spendable only with the rollup cell as an input: the rollup type script
-    decides where custodian capacity goes. The rollup cell itself and batch cells carry this lock
-    too, so no one but the rollup's own rules ever moves them."""
-    if len(context.args) != 32:
-        raise VerifierFailure(f"custodian lock args must be 32 bytes, got {len(context.args)}")
-    TxView(context).require_rollup_input(context.args, "a custodian-locked cell")
+    """args = rollup id. Spendable with the rollup cell as an input (the rollup type script
+    decides where custodian capacity goes), or -- for batch and game cells only -- when every
+    group input's type script is ``rollup_batch`` or ``rollup_game`` of the same rollup: those
+    type scripts check every transition of their cells, so a challenge, a move or a proposer's
+    win needs no rollup cell. Plain custodian cells never move without the rollup cell."""
+    rollup_id = context.args
+    if len(rollup_id) != 32:
+        raise VerifierFailure(f"custodian lock args must be 32 bytes, got {len(rollup_id)}")
+    view = TxView(context)
+    if view.rollup_input_index(rollup_id) is not None:
+        return DEFER_CYCLES
+    for index in context.group.input_indices:
+        type_ = context.resolved_inputs[index].output.type
+        if not (
+            view.is_script(type_, ROLLUP_BATCH_CODE, rollup_id)
+            or view.is_script(type_, ROLLUP_GAME_CODE, rollup_id)
+        ):
+            view.require_rollup_input(rollup_id, f"custodian-locked input {index}")
     return DEFER_CYCLES
 
 
@@ -104,19 +118,29 @@ ROLLUP_CUSTODIAN_LOCK: Final = NativeVerifier("rollup_custodian_lock", _run_cust
 
 # ----------------------------------------------------------------------------- batch type
 def _run_batch_type(context: ScriptContext) -> int:
-    """args = rollup id. A batch cell is created or consumed only with the rollup cell as an
-    input (so no one forges a batch beside the rollup), and its data is a well-formed
-    ``BatchCommitment``. Which commitment and what bond is the rollup type script's check."""
-    if len(context.args) != 32:
-        raise VerifierFailure(f"batch type args must be 32 bytes, got {len(context.args)}")
-    TxView(context).require_rollup_input(context.args, "a batch cell")
-    for index, data in context.group_outputs():
-        try:
-            BatchCommitment.deserialize(data)
-        except InvalidCommitmentEncoding as exc:
-            raise VerifierFailure(
-                f"batch output {index} is not a batch commitment: {exc}"
-            ) from None
+    """args = rollup id. Every output's data is a well-formed ``BatchCell``. With the rollup
+    cell as an input, ``rollup_state`` checks the rest (SubmitBatch, FinalizeBatch,
+    RevertBatches). Without it, a ``rollup_game`` cell of this rollup must be an input or an
+    output: the game script checks the batch transition (a challenge or a proposer's win) and
+    forbids any other batch cell movement in that transaction."""
+    rollup_id = context.args
+    if len(rollup_id) != 32:
+        raise VerifierFailure(f"batch type args must be 32 bytes, got {len(rollup_id)}")
+    view = TxView(context)
+    for _index, data in context.group_outputs():
+        BatchCell.decode(data)
+    if view.rollup_input_index(rollup_id) is not None:
+        return ROLLUP_BATCH_CYCLES
+    tx = context.tx
+    games = any(
+        view.is_script(cell.output.type, ROLLUP_GAME_CODE, rollup_id)
+        for cell in context.resolved_inputs
+    ) or any(view.is_script(output.type, ROLLUP_GAME_CODE, rollup_id) for output in tx.raw.outputs)
+    if not games:
+        raise VerifierFailure(
+            f"a batch cell moves only with the rollup cell {rollup_id.hex()[:16]}… as an input or "
+            "a rollup_game cell of the same rollup among the inputs or outputs"
+        )
     return ROLLUP_BATCH_CYCLES
 
 
@@ -125,28 +149,10 @@ ROLLUP_BATCH: Final = NativeVerifier("rollup_batch", _run_batch_type)
 
 # ----------------------------------------------------------------------------- withdrawal lock
 def _run_withdrawal_lock(context: ScriptContext) -> int:
-    """args = rollup id ‖ batch number ‖ owner lock args. The owner claims once the batch is
-    final: the withdrawal cell is created in the batch's own transaction, so a relative
-    block-number ``since`` >= the challenge window on it proves the batch has been on L1 that
-    long. The window is read from the rollup cell, which must be a cell dep: a dep whose type
-    hash is the rollup id can only be the live rollup cell (Type ID singleton)."""
+    """args = rollup id ‖ batch number ‖ owner lock args. Withdrawal cells are created by
+    FinalizeBatch, when their batch is final, so the owner claims at once with a signature over
+    the group's sighash_all message (as the default lock). Claiming twice is a spent input."""
     args = WithdrawalArgs.decode(context.args)
-    view = TxView(context)
-    dep = view.rollup_cell_dep(args.rollup_id)
-    if dep is None:
-        raise VerifierFailure(
-            f"no cell dep is the rollup cell of rollup {args.rollup_id.hex()[:16]}…: "
-            "a claim reads the challenge window from it"
-        )
-    window = RollupState.decode(dep.data).challenge_window
-    for index in context.group.input_indices:
-        raw = context.tx.raw.inputs[index].since
-        blocks = decode_relative_blocks(raw)
-        if blocks is None or blocks < window:
-            raise VerifierFailure(
-                f"withdrawal input {index} is not final: it needs a relative block-number since "
-                f">= the challenge window of {window} blocks, got {raw:#x}"
-            )
     validate_owner_signature(context, args.owner_lock_args)
     return WITHDRAWAL_LOCK_CYCLES
 

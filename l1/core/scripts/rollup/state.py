@@ -1,13 +1,14 @@
-"""``rollup_state``: the type script of the rollup cell, the bridge's court (docs/rollup-on-l1.md).
+"""``rollup_state``: the type script of the rollup cell, the bridge's court (docs/rollup-on-l1.md;
+docs/disputes.md).
 
 The rollup cell is a Type ID singleton on ``args[0:32]`` (as Godwoken's rollup cell): created
 once, where the args equal ``ckbhash(first input ‖ output index)``, then updated one input to one
 output, never destroyed. Its type hash is the **rollup id**. Every update names its action in the
 rollup input's ``WitnessArgs.input_type`` (``layout.encode_action``), and this script checks the
-whole transaction for that action: every deposit and custodian cell of the rollup consumed, every
-batch, custodian and withdrawal cell created. The L1 never runs the L2 STF: it checks what it can
-see (authorization, chaining, data availability, money) and leaves the new root to the dispute
-game (next issue).
+whole transaction for that action: every deposit, custodian, batch and game cell of the rollup
+consumed, every batch, custodian and withdrawal cell created. The L1 never runs the L2 STF: it
+checks what it can see (authorization, chaining, data availability, money) and leaves the new
+root to the dispute game (``l1.core.scripts.rollup.game``), whose result RevertBatches applies.
 """
 
 from __future__ import annotations
@@ -15,52 +16,73 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from l1.ckb.hashes import compute_script_hash
 from l1.ckb.molecule import MoleculeError
 from l1.ckb.types import CellOutput, WitnessArgs
+from l1.core.capacity import compute_occupied_capacity
 from l1.core.cells import CellMeta
 from l1.core.scripts.base import NativeVerifier, ScriptContext, VerifierFailure
 from l1.core.scripts.rollup.common import TxView, decode_relative_blocks
 from l1.core.scripts.rollup.layout import (
+    BURN_LOCK,
+    MAX_PENDING_DEPOSITS,
     MAX_PENDING_FORCED_DEPOSITS,
     MAX_SINCE_VALUE,
     ROLLUP_BATCH_CODE,
     ROLLUP_CUSTODIAN_LOCK_CODE,
     ROLLUP_DEPOSIT_LOCK_CODE,
+    ROLLUP_GAME_CODE,
     ROLLUP_WITHDRAWAL_LOCK_CODE,
+    Abandon,
+    BatchCell,
     DepositArgs,
     EscapeHatch,
+    FinalizeBatch,
     ForceDeposit,
+    GameAction,
+    GameCell,
+    RevertBatches,
     RollupAction,
     RollupState,
     SubmitBatch,
     WithdrawalArgs,
+    compute_burn,
     compute_deposit_hash,
+    compute_deposits_root,
     decode_action,
+    decode_game_action,
 )
 from l1.core.scripts.type_id import compute_type_id_args
-from l2.batch import BatchCommitment, compute_withdrawals_root
+from l2.batch import RECORDS_PER_BLOB, compute_withdrawals_root
 from l2.config import RollupConfig
-from l2.errors import InvalidCommitmentEncoding, InvalidPublicKey
+from l2.dispute import ZERO_HASH
+from l2.errors import FieldOutOfRange, InvalidPublicKey
 from l2.preset import get_preset
 from l2.profile import OPTIMISTIC
+from l2.state import compute_state_root
 from l2.tx import Withdrawal
 
 __all__ = [
     "ROLLUP_STATE",
     "ROLLUP_STATE_BASE_CYCLES",
+    "ROLLUP_STATE_BATCH_CYCLES",
     "ROLLUP_STATE_DEPOSIT_CYCLES",
     "ROLLUP_STATE_WITHDRAWAL_CYCLES",
+    "compute_rollup_config",
+    "read_game_action",
 ]
 
 #: Decoding both states and the action, hashing the transaction's scripts, Type ID arithmetic:
 #: priced like the Type ID built-in (1 M), which does less.
 ROLLUP_STATE_BASE_CYCLES: Final = 1_000_000
-#: Per deposit consumed: a secp256k1 public-key decompression (``validate_public_key``) and a
-#: hash, about a tenth of a signature verification.
+#: Per deposit consumed or given back: a secp256k1 public-key decompression
+#: (``validate_public_key``) and a hash, about a tenth of a signature verification.
 ROLLUP_STATE_DEPOSIT_CYCLES: Final = 150_000
-#: Per withdrawal created: a withdrawal hash and one CBMT merge (a blake2b of ~100 bytes costs
+#: Per withdrawal created: a withdrawal hash and one chain step (a blake2b of ~100 bytes costs
 #: CKB-VM some 10-20 k cycles), so 1,000 withdrawals stay well under a 70 M transaction budget.
 ROLLUP_STATE_WITHDRAWAL_CYCLES: Final = 20_000
+#: Per batch or game cell decoded (a commitment hash, a script hash).
+ROLLUP_STATE_BATCH_CYCLES: Final = 50_000
 
 
 @dataclass(slots=True)
@@ -74,6 +96,8 @@ class _RollupCells:
     custodian_outputs: int = 0
     batch_inputs: list[int] = field(default_factory=list)
     batch_outputs: list[int] = field(default_factory=list)
+    game_inputs: list[int] = field(default_factory=list)
+    game_outputs: list[int] = field(default_factory=list)
     withdrawal_outputs: list[tuple[int, WithdrawalArgs]] = field(default_factory=list)
 
 
@@ -88,33 +112,61 @@ def _classify(
         lock, type_ = cell.output.lock, cell.output.type
         if view.is_script(lock, ROLLUP_DEPOSIT_LOCK_CODE, rollup_id):
             cells.deposits.append((index, cell, DepositArgs.decode(lock.args)))
+        elif view.is_script(type_, ROLLUP_BATCH_CODE, rollup_id):
+            cells.batch_inputs.append(index)
+        elif view.is_script(type_, ROLLUP_GAME_CODE, rollup_id):
+            cells.game_inputs.append(index)
         elif view.is_script(lock, ROLLUP_CUSTODIAN_LOCK_CODE, rollup_id):
-            if type_ is None:
-                cells.custodian_in += cell.output.capacity
-                cells.custodian_inputs += 1
-            elif view.is_script(type_, ROLLUP_BATCH_CODE, rollup_id):
-                cells.batch_inputs.append(index)
-            else:
+            if type_ is not None:
                 raise VerifierFailure(
                     f"input {index} is locked by the rollup's custodian but is neither a "
-                    "custodian nor a batch cell"
+                    "custodian, batch nor game cell"
                 )
+            cells.custodian_in += cell.output.capacity
+            cells.custodian_inputs += 1
     for index, output in enumerate(context.tx.raw.outputs):
         if index == rollup_output:
             continue
         if view.is_script(output.type, ROLLUP_BATCH_CODE, rollup_id):
             cells.batch_outputs.append(index)
+        elif view.is_script(output.type, ROLLUP_GAME_CODE, rollup_id):
+            cells.game_outputs.append(index)
         elif view.is_script(output.lock, ROLLUP_CUSTODIAN_LOCK_CODE, rollup_id):
             if output.type is not None:
                 raise VerifierFailure(
                     f"output {index} is locked by the rollup's custodian but is neither a "
-                    "custodian nor a batch cell"
+                    "custodian, batch nor game cell"
                 )
             cells.custodian_out += output.capacity
             cells.custodian_outputs += 1
         elif view.is_script(output.lock, ROLLUP_WITHDRAWAL_LOCK_CODE, rollup_id):
             cells.withdrawal_outputs.append((index, WithdrawalArgs.decode(output.lock.args)))
     return cells
+
+
+def compute_rollup_config(state: RollupState, rollup_id: bytes) -> RollupConfig:
+    """The L2 config the rollup runs: ``RollupConfig(chain_id, rollup_id, fee_account,
+    get_preset(l2_preset), OPTIMISTIC)`` (the one-step proof runs the STF under it)."""
+    try:
+        return RollupConfig(
+            state.chain_id, rollup_id, state.fee_account, get_preset(state.l2_preset), OPTIMISTIC
+        )
+    except FieldOutOfRange as exc:
+        raise VerifierFailure(f"the rollup's L2 config is invalid: {exc}") from None
+
+
+def read_game_action(context: ScriptContext, index: int) -> GameAction:
+    """The action in ``WitnessArgs.input_type`` of game input ``index``."""
+    witnesses = context.tx.witnesses
+    if index >= len(witnesses):
+        raise VerifierFailure(f"game input {index} has no witness naming its action")
+    try:
+        witness = WitnessArgs.deserialize(witnesses[index])
+    except MoleculeError as exc:
+        raise VerifierFailure(f"witness {index} is not a WitnessArgs: {exc}") from None
+    if witness.input_type is None:
+        raise VerifierFailure(f"witness {index} input_type must name the game action")
+    return decode_game_action(witness.input_type)
 
 
 def _validate_rollup_lock(view: TxView, output: CellOutput, rollup_id: bytes) -> None:
@@ -176,20 +228,61 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def _no_cells(cells: _RollupCells, action: str, *, deposits: bool, custodian: bool) -> None:
+def _no_cells(
+    cells: _RollupCells,
+    action: str,
+    *,
+    deposits: bool = True,
+    custodian: bool = True,
+    batch_inputs: bool = True,
+    batch_outputs: bool = True,
+    game_inputs: bool = True,
+    withdrawals: bool = True,
+) -> None:
+    """Refuse every kind of rollup cell ``action`` does not touch (flags name the forbidden)."""
     if deposits and cells.deposits:
         raise VerifierFailure(f"{action} consumes no deposit, got input {cells.deposits[0][0]}")
     if custodian and (cells.custodian_inputs or cells.custodian_outputs):
         raise VerifierFailure(f"{action} moves no custodian capacity")
-    if cells.batch_inputs:
-        raise VerifierFailure(
-            f"batch cell input {cells.batch_inputs[0]} cannot be consumed yet (bond release and "
-            "disputes come with the dispute game)"
-        )
-    if cells.batch_outputs and action != "SubmitBatch":
+    if batch_inputs and cells.batch_inputs:
+        raise VerifierFailure(f"{action} consumes no batch cell, got input {cells.batch_inputs[0]}")
+    if batch_outputs and cells.batch_outputs:
         raise VerifierFailure(f"{action} creates no batch cell")
-    if cells.withdrawal_outputs and action != "SubmitBatch":
+    if game_inputs and cells.game_inputs:
+        raise VerifierFailure(f"{action} consumes no game cell, got input {cells.game_inputs[0]}")
+    if cells.game_outputs:
+        raise VerifierFailure(
+            f"{action} creates no game cell (a challenge is its own transaction, without the "
+            "rollup cell as an input)"
+        )
+    if withdrawals and cells.withdrawal_outputs:
         raise VerifierFailure(f"{action} creates no withdrawal cell")
+
+
+def _sum_by_lock(view: TxView) -> dict[bytes, int]:
+    """Output capacity per lock hash: payouts are summed per lock (docs/disputes.md §3)."""
+    totals: dict[bytes, int] = {}
+    for output in view.context.tx.raw.outputs:
+        lock_hash = compute_script_hash(output.lock)
+        totals[lock_hash] = totals.get(lock_hash, 0) + output.capacity
+    return totals
+
+
+def _validate_payouts(view: TxView, owed: dict[bytes, tuple[int, str]], action: str) -> None:
+    """Every lock hash owed money holds at least that much in the outputs, summed."""
+    paid = _sum_by_lock(view)
+    for lock_hash, (amount, who) in owed.items():
+        if paid.get(lock_hash, 0) < amount:
+            raise VerifierFailure(
+                f"{action} pays {who} (lock 0x{lock_hash.hex()[:16]}…) "
+                f"{paid.get(lock_hash, 0)} shannons, less than the {amount} owed"
+            )
+
+
+def _decode_batch(view: TxView, index: int, *, output: bool) -> BatchCell:
+    context = view.context
+    data = context.tx.raw.outputs_data[index] if output else context.resolved_inputs[index].data
+    return BatchCell.decode(data)
 
 
 # ----------------------------------------------------------------------------- actions
@@ -200,38 +293,43 @@ def _submit_batch(
     action: SubmitBatch,
     cells: _RollupCells,
 ) -> tuple[RollupState, int]:
-    """Checks, in order: proposer authorization, one batch cell with a commitment and the bond,
-    chaining (batch number, prev_root), data availability (versioned hashes), the deposit range,
-    deposit keys, withdrawal cells against the withdrawals root, custodian accounting."""
+    """Checks, in order: proposer authorization; one batch cell with the bond, its proposer
+    lock and no open game; chaining (batch number, prev_root); data availability (versioned
+    hashes, one blob per 1024 record slots); the record count; the new root's counters; the
+    deposit range (pending ones first) and its deposits root; deposit keys; custodian accounting
+    (docs/disputes.md §1, §3)."""
     tx = view.context.tx
     if state.proposer_lock_hash not in view.input_lock_hashes:
         raise VerifierFailure(
             f"SubmitBatch needs the proposer's lock 0x{state.proposer_lock_hash.hex()} among the "
             "input locks"
         )
-    _no_cells(cells, "SubmitBatch", deposits=False, custodian=False)
+    _no_cells(cells, "SubmitBatch", deposits=False, custodian=False, batch_outputs=False)
     if len(cells.batch_outputs) != 1:
         raise VerifierFailure(
             f"SubmitBatch creates exactly one batch cell, got {len(cells.batch_outputs)}"
         )
     batch_index = cells.batch_outputs[0]
     batch_output = tx.raw.outputs[batch_index]
-    if (
-        batch_output.lock.args != rollup_id
-        or view.code_of(batch_output.lock) != ROLLUP_CUSTODIAN_LOCK_CODE
-    ):
+    if not view.is_script(batch_output.lock, ROLLUP_CUSTODIAN_LOCK_CODE, rollup_id):
         raise VerifierFailure(
             f"batch output {batch_index} must be locked by the rollup's custodian lock"
         )
-    if batch_output.capacity < state.bond:
+    batch = _decode_batch(view, batch_index, output=True)
+    data = tx.raw.outputs_data[batch_index]
+    occupied = compute_occupied_capacity(batch_output, data)
+    if batch_output.capacity < state.bond + occupied:
         raise VerifierFailure(
             f"batch output {batch_index} holds {batch_output.capacity} shannons, less than the "
-            f"bond of {state.bond}"
+            f"bond of {state.bond} plus its {occupied} occupied"
         )
-    try:
-        commitment = BatchCommitment.deserialize(tx.raw.outputs_data[batch_index])
-    except InvalidCommitmentEncoding as exc:
-        raise VerifierFailure(f"batch output {batch_index}: {exc}") from None
+    if batch.open_games != 0:
+        raise VerifierFailure(f"a new batch has no open game, got {batch.open_games}")
+    if compute_script_hash(batch.proposer_lock) != state.proposer_lock_hash:
+        raise VerifierFailure(
+            "the batch cell's proposer lock does not hash to the rollup's proposer lock hash"
+        )
+    commitment = batch.commitment
     if commitment.batch_number != state.next_batch_number:
         raise VerifierFailure(
             f"commitment is batch {commitment.batch_number}, expected batch "
@@ -248,7 +346,27 @@ def _submit_batch(
             f"not the transaction's {len(tx.raw.blob_versioned_hashes)} (the batch data must be "
             "the blobs this transaction makes available)"
         )
-    pending = len(state.pending_forced)
+    preset = get_preset(state.l2_preset)
+    if commitment.tx_count > preset.max_txs_per_batch:
+        raise VerifierFailure(
+            f"the batch claims {commitment.tx_count} records, more than the L2 preset's "
+            f"{preset.max_txs_per_batch}"
+        )
+    blobs = (commitment.tx_count + 1 + RECORDS_PER_BLOB - 1) // RECORDS_PER_BLOB
+    if len(commitment.blob_versioned_hashes) != blobs:
+        raise VerifierFailure(
+            f"a batch of {commitment.tx_count} records spans exactly {blobs} blob(s) (one per "
+            f"{RECORDS_PER_BLOB} record slots, the header's included), got "
+            f"{len(commitment.blob_versioned_hashes)}"
+        )
+    if commitment.tx_count == 0 and (
+        commitment.new_root != commitment.prev_root or commitment.withdrawals_root != ZERO_HASH
+    ):
+        raise VerifierFailure(
+            "a batch of 0 records keeps the state root and has no withdrawals (withdrawals "
+            "root 0x00…)"
+        )
+    pending = state.pending_forced
     fresh = len(cells.deposits)
     start = state.next_deposit_index
     if commitment.deposit_start != start:
@@ -256,39 +374,115 @@ def _submit_batch(
             f"commitment deposit range starts at {commitment.deposit_start}, expected {start} "
             "(deposits are consumed in queue order)"
         )
-    if commitment.deposit_count < pending:
+    count = commitment.deposit_count
+    required = min(len(pending), preset.max_txs_per_batch)
+    if count < required:
         raise VerifierFailure(
-            f"the batch ignores pending forced deposits: it consumes {commitment.deposit_count} "
-            f"deposit(s) but the {pending} forced one(s) at queue indices {start}.."
-            f"{start + pending - 1} come first"
+            f"the batch ignores pending deposits: it consumes {count} deposit(s) but the "
+            f"{required} pending one(s) at queue indices {start}..{start + required - 1} come first"
         )
-    if commitment.deposit_end != start + pending + fresh:
+    used = min(count, len(pending))
+    if fresh and used < len(pending):
+        raise VerifierFailure(
+            f"deposit inputs are absorbed only once no pending deposit is left "
+            f"({len(pending) - used} would remain)"
+        )
+    if count != used + fresh:
         raise VerifierFailure(
             f"commitment consumes deposits [{commitment.deposit_start}, {commitment.deposit_end}) "
-            f"but the transaction provides [{start}, {start + pending + fresh}): {pending} pending "
-            f"forced deposit(s) then {fresh} deposit input(s), in input order"
+            f"but the transaction provides [{start}, {start + used + fresh}): {used} pending "
+            f"deposit(s) then {fresh} deposit input(s), in input order"
         )
-    _validate_public_keys(cells)
+    counted_root = compute_state_root(
+        action.new_accounts_root, action.new_next_account_index, commitment.deposit_end, OPTIMISTIC
+    )
+    if counted_root != commitment.new_root:
+        raise VerifierFailure(
+            f"the new root is not hash_node(accounts root, counters(next account "
+            f"{action.new_next_account_index}, next deposit {commitment.deposit_end})): the "
+            "claimed deposit range must be the one the records consume"
+        )
 
+    _validate_public_keys(cells)
+    consumed = list(pending[:used]) + [
+        compute_deposit_hash(cell.out_point, args.public_key, cell.output.capacity)
+        for _i, cell, args in cells.deposits
+    ]
+    deposits_root = compute_deposits_root(consumed)
+    if batch.deposits_root != deposits_root:
+        raise VerifierFailure(
+            f"the batch cell's deposits root 0x{batch.deposits_root.hex()} is not the CBMT root "
+            f"0x{deposits_root.hex()} of the {len(consumed)} deposit(s) it consumes"
+        )
+    deposits_total = sum(cell.output.capacity for _i, cell, _a in cells.deposits)
+    _validate_custodian(cells, deposits_total, 0)
+    new_state = replace(
+        state,
+        next_batch_number=state.next_batch_number + 1,
+        state_root=commitment.new_root,
+        next_deposit_index=commitment.deposit_end,
+        idle_blocks=0,
+        pending_forced=pending[used:],
+    )
+    return new_state, ROLLUP_STATE_DEPOSIT_CYCLES * count + ROLLUP_STATE_BATCH_CYCLES
+
+
+def _finalize_batch(
+    view: TxView,
+    rollup_id: bytes,
+    state: RollupState,
+    action: FinalizeBatch,
+    cells: _RollupCells,
+) -> tuple[RollupState, int]:
+    """The next batch to finalize, with no open game and a relative block-number ``since`` of
+    at least the challenge window (from the batch cell's last commit, so every challenge
+    extends it): its withdrawal cells are created now from the custodian and fold to the
+    commitment's withdrawals root; the proposer gets the bond back."""
+    tx = view.context.tx
+    _no_cells(cells, "FinalizeBatch", custodian=False, batch_inputs=False, withdrawals=False)
+    if len(cells.batch_inputs) != 1:
+        raise VerifierFailure(
+            f"FinalizeBatch consumes exactly one batch cell, got {len(cells.batch_inputs)}"
+        )
+    index = cells.batch_inputs[0]
+    batch = _decode_batch(view, index, output=False)
+    commitment = batch.commitment
+    if commitment.batch_number != state.next_final_batch:
+        raise VerifierFailure(
+            f"batch {commitment.batch_number} cannot be finalized before batch "
+            f"{state.next_final_batch} (batches finalize in order)"
+        )
+    if batch.open_games:
+        raise VerifierFailure(
+            f"batch {commitment.batch_number} has {batch.open_games} open game(s): it is final "
+            "only once every challenge is settled"
+        )
+    raw = tx.raw.inputs[index].since
+    age = decode_relative_blocks(raw)
+    if age is None or age < state.challenge_window:
+        raise VerifierFailure(
+            f"batch input {index} is still in its challenge window: it needs a relative "
+            f"block-number since >= {state.challenge_window} blocks, got {raw:#x}"
+        )
     if len(action.withdrawals) != len(cells.withdrawal_outputs):
         raise VerifierFailure(
             f"the action lists {len(action.withdrawals)} withdrawal(s) but the transaction creates "
             f"{len(cells.withdrawal_outputs)} withdrawal cell(s)"
         )
-    config = RollupConfig(state.chain_id, rollup_id, 0, get_preset(state.l2_preset), OPTIMISTIC)
+    config = compute_rollup_config(state, rollup_id)
     withdrawals = []
-    for entry, (index, args) in zip(action.withdrawals, cells.withdrawal_outputs, strict=True):
-        output = tx.raw.outputs[index]
+    for entry, (out, args) in zip(action.withdrawals, cells.withdrawal_outputs, strict=True):
+        output = tx.raw.outputs[out]
         if args.batch_number != commitment.batch_number:
             raise VerifierFailure(
-                f"withdrawal output {index} names batch {args.batch_number}, expected "
+                f"withdrawal output {out} names batch {args.batch_number}, expected "
                 f"{commitment.batch_number}"
             )
-        if output.type is not None or tx.raw.outputs_data[index]:
-            raise VerifierFailure(f"withdrawal output {index} must have no type and no data")
+        if output.type is not None or tx.raw.outputs_data[out]:
+            raise VerifierFailure(f"withdrawal output {out} must have no type and no data")
         if output.capacity < entry.amount:
             raise VerifierFailure(
-                f"withdrawal output {index} holds {output.capacity} shannons, less than its "
+                f"withdrawal output {out} holds {output.capacity} shannons, less than its "
                 f"amount {entry.amount}"
             )
         withdrawals.append(
@@ -297,21 +491,131 @@ def _submit_batch(
     root = compute_withdrawals_root(withdrawals, config)
     if root != commitment.withdrawals_root:
         raise VerifierFailure(
-            f"withdrawal cells hash to root 0x{root.hex()}, but the commitment's withdrawals root "
+            f"withdrawal cells fold to 0x{root.hex()}, but the commitment's withdrawals root "
             f"is 0x{commitment.withdrawals_root.hex()}"
         )
-    deposits_total = sum(cell.output.capacity for _i, cell, _a in cells.deposits)
-    withdrawals_total = sum(w.amount for w in withdrawals)
-    _validate_custodian(cells, deposits_total, withdrawals_total)
+    _validate_custodian(cells, 0, sum(w.amount for w in withdrawals))
+    proposer = compute_script_hash(batch.proposer_lock)
+    _validate_payouts(view, {proposer: (state.bond, "the proposer")}, "FinalizeBatch")
+    cycles = ROLLUP_STATE_BATCH_CYCLES + ROLLUP_STATE_WITHDRAWAL_CYCLES * len(withdrawals)
+    return replace(state, next_final_batch=state.next_final_batch + 1), cycles
+
+
+def _revert_batches(
+    view: TxView,
+    rollup_id: bytes,
+    state: RollupState,
+    action: RevertBatches,
+    cells: _RollupCells,
+) -> tuple[RollupState, int]:
+    """A challenger won a game on batch ``k``: batches ``k .. next−1`` are all consumed, every
+    open game on them too (one winner, the rest Abandon), and every payout of the revert is
+    computed here, summed per lock hash: the winner's bond back plus the loser's bond less the
+    burn, the burn, each abandoned challenger's bond, each descendant proposer's bond. The
+    deposits the reverted batches consumed go back to the front of the pending list."""
+    context = view.context
+    _no_cells(cells, "RevertBatches", batch_inputs=False, game_inputs=False)
+    k = action.batch_number
+    if not state.next_final_batch <= k < state.next_batch_number:
+        raise VerifierFailure(
+            f"batch {k} cannot be reverted: only batches {state.next_final_batch}.."
+            f"{state.next_batch_number - 1} are not final"
+        )
+    reverted = state.next_batch_number - k
+    if len(cells.batch_inputs) != reverted:
+        raise VerifierFailure(
+            f"reverting batch {k} consumes its {reverted - 1} descendant(s) too: batch cells "
+            f"{k}..{state.next_batch_number - 1} must all be inputs, got {len(cells.batch_inputs)}"
+        )
+    batches = [_decode_batch(view, i, output=False) for i in cells.batch_inputs]
+    for offset, batch in enumerate(batches):
+        if batch.commitment.batch_number != k + offset:
+            raise VerifierFailure(
+                f"batch input {cells.batch_inputs[offset]} is batch "
+                f"{batch.commitment.batch_number}, expected batch {k + offset} (batch inputs "
+                "in order)"
+            )
+    if len(action.deposit_lists) != reverted:
+        raise VerifierFailure(
+            f"the action gives {len(action.deposit_lists)} deposit list(s) for {reverted} "
+            "reverted batch(es)"
+        )
+    for batch, hashes in zip(batches, action.deposit_lists, strict=True):
+        commitment = batch.commitment
+        if (
+            len(hashes) != commitment.deposit_count
+            or compute_deposits_root(hashes) != batch.deposits_root
+        ):
+            raise VerifierFailure(
+                f"the deposit list of batch {commitment.batch_number} ({len(hashes)} hash(es)) "
+                f"does not hash to its deposits root 0x{batch.deposits_root.hex()}"
+            )
+
+    burn = compute_burn(state.bond, state.burn_permille)
+    owed: dict[bytes, tuple[int, str]] = {}
+
+    def owe(lock_hash: bytes, amount: int, who: str) -> None:
+        total, label = owed.get(lock_hash, (0, who))
+        owed[lock_hash] = (total + amount, label if label == who else f"{label} and {who}")
+
+    by_batch = {batch.commitment.batch_number: batch for batch in batches}
+    games_on: dict[int, int] = {}
+    winners = 0
+    for index in cells.game_inputs:
+        game = GameCell.decode(context.resolved_inputs[index].data)
+        named = by_batch.get(game.batch_number)
+        if named is None or named.batch_hash != game.batch_hash:
+            raise VerifierFailure(
+                f"game input {index} is on batch {game.batch_number}, not one this revert consumes"
+            )
+        games_on[game.batch_number] = games_on.get(game.batch_number, 0) + 1
+        challenger = compute_script_hash(game.challenger_lock)
+        if isinstance(read_game_action(context, index), Abandon):
+            owe(challenger, game.bond, f"abandoned game {index}'s challenger")
+            continue
+        if game.batch_number != k:
+            raise VerifierFailure(
+                f"game input {index} on batch {game.batch_number} must be abandoned: only a game "
+                f"on batch {k} can win this revert"
+            )
+        winners += 1
+        owe(challenger, game.bond + state.bond - burn, "the winning challenger")
+    if winners != 1:
+        raise VerifierFailure(
+            f"RevertBatches needs exactly one game on batch {k} that the challenger won (OneStep "
+            f"or Timeout), got {winners}; every other game input is Abandon"
+        )
+    if burn:
+        owe(compute_script_hash(BURN_LOCK), burn, "the burn lock")
+    for batch in batches:
+        number = batch.commitment.batch_number
+        if games_on.get(number, 0) != batch.open_games:
+            raise VerifierFailure(
+                f"batch {number} has {batch.open_games} open game(s) but the revert consumes "
+                f"{games_on.get(number, 0)}: every open game of a reverted batch is settled"
+            )
+        if number != k:
+            owe(compute_script_hash(batch.proposer_lock), state.bond, f"batch {number}'s proposer")
+    _validate_payouts(view, owed, "RevertBatches")
+
+    given_back = tuple(item for hashes in action.deposit_lists for item in hashes)
+    pending = given_back + state.pending_forced
+    if len(pending) > MAX_PENDING_DEPOSITS:
+        raise VerifierFailure(
+            f"the revert would leave {len(pending)} pending deposits, more than "
+            f"{MAX_PENDING_DEPOSITS}"
+        )
+    first = batches[0].commitment
     new_state = replace(
         state,
-        next_batch_number=state.next_batch_number + 1,
-        state_root=commitment.new_root,
-        next_deposit_index=commitment.deposit_end,
-        idle_blocks=0,
-        pending_forced=(),
+        next_batch_number=k,
+        state_root=first.prev_root,
+        next_deposit_index=first.deposit_start,
+        pending_forced=pending,
     )
-    cycles = ROLLUP_STATE_DEPOSIT_CYCLES * fresh + ROLLUP_STATE_WITHDRAWAL_CYCLES * len(withdrawals)
+    cycles = ROLLUP_STATE_BATCH_CYCLES * (
+        reverted + len(cells.game_inputs)
+    ) + ROLLUP_STATE_WITHDRAWAL_CYCLES * len(given_back)
     return new_state, cycles
 
 
@@ -394,20 +698,23 @@ def _create(context: ScriptContext, view: TxView, rollup_id: bytes) -> int:
     output = context.tx.raw.outputs[index]
     _validate_rollup_lock(view, output, rollup_id)
     state = RollupState.decode(context.tx.raw.outputs_data[index])
-    for name in ("challenge_window", "forced_inclusion_window", "escape_timeout"):
+    for name in ("challenge_window", "forced_inclusion_window", "escape_timeout", "game_clock"):
         value = getattr(state, name)
         if not 1 <= value <= MAX_SINCE_VALUE:
             raise VerifierFailure(
                 f"{name.replace('_', ' ')} must be in 1..2^56-1 blocks (a since value), got {value}"
             )
+    compute_rollup_config(state, rollup_id)
     if (
         state.next_batch_number != 0
+        or state.next_final_batch != 0
         or state.next_deposit_index != 0
         or state.idle_blocks != 0
         or state.pending_forced
     ):
         raise VerifierFailure(
-            "a new rollup starts at batch 0, deposit 0, with no idle blocks and nothing pending"
+            "a new rollup starts at batch 0 (none final), deposit 0, with no idle blocks and "
+            "nothing pending"
         )
     return ROLLUP_STATE_BASE_CYCLES
 
@@ -456,6 +763,10 @@ def _run(context: ScriptContext) -> int:
         expected, cycles = _submit_batch(view, rollup_id, state, action, cells)
     elif isinstance(action, ForceDeposit):
         expected, cycles = _force_deposit(view, state, rollup_input, cells)
+    elif isinstance(action, FinalizeBatch):
+        expected, cycles = _finalize_batch(view, rollup_id, state, action, cells)
+    elif isinstance(action, RevertBatches):
+        expected, cycles = _revert_batches(view, rollup_id, state, action, cells)
     else:
         expected, cycles = _escape_hatch(view, state, action, rollup_input, cells)
     _validate_new_state(new, expected)
