@@ -17,7 +17,12 @@ as sealed (``UnpostableBatch``: pending forced deposits ignored, ``prev_root`` n
 state root, ...), the unposted sealed batches are discarded, the soft state goes back to the last
 batch on L1, the credited deposits are re-applied first (queue order), then the other soft
 transactions in their order (one that no longer applies is ``dropped`` with the reason), all in
-one database transaction; then they are re-sealed.
+one database transaction; then they are re-sealed.  The same path handles an L1 revert (a
+challenger won a dispute game): the poster reports the batch ``reverted`` and gives the rollup
+state after the revert (``BatchPoster.revert_refusal``); the reverted batches are discarded and
+their transactions re-executed from the L1's state root, the reverted deposits first (they are
+pending again on L1, at their old queue indices), then re-sealed and posted again.  Batches
+become ``final`` only when their FinalizeBatch is committed on L1 (the poster sends it).
 """
 
 from __future__ import annotations
@@ -85,6 +90,10 @@ class Sequencer:
         self.poster: BatchPoster = poster if poster is not None else NullPoster()
         self.versioned_hashes = versioned_hashes
         self.batch_max_txs = settings.effective_batch_max_txs()
+        #: Deposits the L1 holds pending (forced, or given back by a revert) that the next
+        #: batches must consume first, as of the last recovery: each batch absorbs at least
+        #: ``min(pending, max_txs_per_batch)`` of them, even above ``batch_max_txs``.
+        self._pending_deposits = 0
         self._lock = threading.RLock()
         self._locks: list[DataDirLock] = []
         self._store: Store | None = None
@@ -361,7 +370,11 @@ class Sequencer:
                 unbatched, age, self.batch_max_txs, self.settings.batch_interval
             ):
                 return None
-            cut = self.executor.cut(self.batch_max_txs)
+            size = self.batch_max_txs
+            if self._pending_deposits:
+                preset_max = self.config.preset.max_txs_per_batch
+                size = max(size, min(self._pending_deposits, preset_max))
+            cut = self.executor.cut(size)
             number = self.next_batch_number
         if cut is None:
             return None
@@ -394,6 +407,9 @@ class Sequencer:
                 entry.batch_number = number
                 entry.position = position
             self.executor.confirm(cut)
+            self._pending_deposits = max(
+                self._pending_deposits - sealed.commitment.deposit_count, 0
+            )
             self.next_batch_number = number + 1
             self.counters["sealed_batches"] += 1
             self._oldest_unbatched = time.monotonic() if self.executor.unbatched else None
@@ -432,14 +448,14 @@ class Sequencer:
                     with self.store.begin() as conn:
                         self.store.update_batch(conn, record.number, status, l1_tx_hash)
                     log.warning("batch %d: %s -> reverted by the L1", record.number, record.status)
-                refusal = self.poster.revert_refusal()
-                if refusal.number > record.number:
+                after_revert = self.poster.revert_refusal()
+                if after_revert.number > record.number:
                     raise RuntimeError(
                         f"batch {record.number} was reverted on L1 and replaced by another "
-                        f"batch {record.number} (the rollup is at batch {refusal.number}): the L1 "
-                        "holds another history (operator action needed)"
+                        f"batch {record.number} (the rollup is at batch {after_revert.number}): "
+                        "the L1 holds another history (operator action needed)"
                     )
-                self.recover_refused(refusal)
+                self.recover_refused(after_revert)
                 while self.seal_due_batch(force=True) is not None:
                     pass
                 return  # the re-sealed batches are posted next round
@@ -508,6 +524,7 @@ class Sequencer:
                 store.save_txs(conn, kept + dropped)
             crashpoint("after_recovery_commit")
             self._rebuild()
+            self._pending_deposits = len(refusal.pending_forced)
         log.warning(
             "batch %d refused by the L1 (%s): discarded %d sealed batches, re-sequenced %d soft "
             "transactions from soft index %d (deposits first), dropped %d",

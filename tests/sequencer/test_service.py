@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from l2.batch import BatchCommitment, compute_batch_blobs
 from l2.derive import BatchInput, derive_state
@@ -115,3 +116,32 @@ def test_data_dir_of_another_rollup_is_refused(tmp_path: Path) -> None:
     open_sequencer(tmp_path).close()
     with pytest.raises(StartupError, match="another rollup or genesis"):
         open_sequencer(tmp_path, chain_id=99)
+
+
+def test_an_old_store_gains_the_batch_accounts_columns_on_open(tmp_path: Path) -> None:
+    """A store written before SubmitBatch carried the accounts root: ``Store`` adds the two
+    columns and fills them from each batch's post-state snapshot."""
+    seq = open_sequencer(tmp_path)
+    seq.submit([transfer(seq.config, 1, 2, 10, 0)])
+    sealed = seq.seal_due_batch(force=True)
+    assert sealed is not None
+    url = seq.store.url
+    seq.close()
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:  # the schema of the previous release
+        conn.execute(sqlalchemy.text("ALTER TABLE batches DROP COLUMN accounts_root"))
+        conn.execute(sqlalchemy.text("ALTER TABLE batches DROP COLUMN next_account_index"))
+    engine.dispose()
+
+    seq = open_sequencer(tmp_path)
+    try:
+        with seq.store.read() as conn:
+            record = seq.store.get_batch(conn, 0)
+        assert record is not None
+        assert (record.accounts_root, record.next_account_index) == (
+            sealed.new_accounts_root,
+            sealed.new_next_account_index,
+        )
+        assert seq.load_sealed_batch(record).new_accounts_root == sealed.new_accounts_root
+    finally:
+        seq.close()
