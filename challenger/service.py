@@ -85,7 +85,7 @@ STAT_FIELDS: Final = (
     "bonds_lost_shannons",
 )
 #: Errors that mean "the L1 did not answer" (as opposed to a bug or a refused transaction).
-TRANSPORT_ERRORS: Final = (httpx.TransportError, OSError)
+TRANSPORT_ERRORS: Final = (httpx.TransportError,)
 #: Start-up retry backoff: first and largest pause between attempts, seconds.
 FIRST_BACKOFF: Final = 0.25
 MAX_BACKOFF: Final = 4.0
@@ -175,6 +175,11 @@ def game_to_json(game: GameLike) -> dict[str, Any]:
     return {name: getattr(game, name) for name in GAME_FIELDS}
 
 
+def log_event(item: EventLike) -> None:
+    tx = "" if item.tx_hash is None else f" tx 0x{item.tx_hash.hex()}"
+    log.info("%s batch %d%s: %s", item.kind, item.batch_number, tx, item.detail)
+
+
 def stats_to_json(stats: Any) -> dict[str, int]:
     return {name: int(getattr(stats, name, 0)) for name in STAT_FIELDS}
 
@@ -233,22 +238,17 @@ class Challenger:
     # ------------------------------------------------------------------ one poll
     def poll(self) -> list[StoredEvent]:
         """One round; never raises (a failure is logged on one line, counted and kept as
-        ``last_error`` until the next good poll)."""
+        ``last_error`` until the next good poll).  Events are logged before they are stored,
+        so an action survives in the log even if the database write fails."""
         try:
             events = self.player.poll_once()
+            for item in events:
+                log_event(item)
             stored = self.store.add_events(events, at=self._clock()) if events else []
             games = [game_to_json(g) for g in self.player.get_disputes()]
         except Exception as exc:  # the loop must outlive any one failure
             self._record_failure(exc)
             return []
-        for item in stored:
-            log.info(
-                "%s batch %d%s: %s",
-                item.kind,
-                item.batch_number,
-                "" if item.tx_hash is None else f" tx 0x{item.tx_hash.hex()}",
-                item.detail,
-            )
         with self._lock:
             self._games = games
             self._stats = stats_to_json(self.player.stats)
@@ -301,7 +301,7 @@ def connect_l1(url: str, wait: float, sleep: Callable[[float], None] = time.slee
         client = L1Client(url, timeout=15.0)
         try:
             return RollupL1(client)
-        except (*TRANSPORT_ERRORS, L1RpcError) as exc:
+        except (*TRANSPORT_ERRORS, OSError, L1RpcError) as exc:
             client.close()
             if time.monotonic() + pause > deadline:
                 raise L1Unreachable(
@@ -323,7 +323,7 @@ def read_rollup_cell(
     while True:
         try:
             return l1.find_rollup_cell(rollup_id)
-        except (*TRANSPORT_ERRORS, L1RpcError, LookupError) as exc:
+        except (*TRANSPORT_ERRORS, OSError, L1RpcError, LookupError) as exc:
             if time.monotonic() + pause > deadline:
                 if isinstance(exc, LookupError):
                     raise ChallengerStartupError(

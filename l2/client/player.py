@@ -140,7 +140,9 @@ class DisputePlayer:
     _evidence: dict[bytes, BatchEvidence] = field(default_factory=dict)
     _sent: dict[bytes, _Sent] = field(default_factory=dict)
     _watched: dict[bytes, GameCellView] = field(default_factory=dict)
-    _reported_lost: set[bytes] = field(default_factory=set)
+    #: Batch numbers the dishonest fault already disputed (it lies once per number, not again
+    #: after a revert re-posts the number).
+    _lied: set[int] = field(default_factory=set)
     _tip: int = 0
 
     def __post_init__(self) -> None:
@@ -307,7 +309,7 @@ class DisputePlayer:
             evidence = self._evidence.get(batch.batch.batch_hash)
             if evidence is None or batch.batch.batch_hash in ours:
                 continue
-            lying = batch.number in self.dishonest
+            lying = batch.number in self.dishonest and batch.number not in self._lied
             if evidence.is_honest and not lying:
                 continue
             key = b"challenge:" + batch.batch.batch_hash
@@ -323,6 +325,8 @@ class DisputePlayer:
                 continue
             self._mark(key, tx_hash)
             self.stats.challenges += 1
+            if lying:
+                self._lied.add(batch.number)
             why = "dishonest (test fault)" if lying else "its root differs from the derived one"
             events.append(PlayerEvent("challenge", batch.number, tx_hash, why))
 

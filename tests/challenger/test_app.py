@@ -333,3 +333,25 @@ def test_close_is_idempotent(tmp_path: Path) -> None:
     service.close()
     service.close()
     assert calls == ["lock"]
+
+
+def test_event_is_logged_even_if_the_store_fails(
+    challenger: Challenger,
+    player: FakePlayer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(challenger.store, "add_events", broken)
+    player.script = [[PlayerEvent("challenge", 5, b"\x05" * 32, "wrong root")]]
+    with caplog.at_level("INFO", logger="challenger"):
+        challenger.poll()
+    messages = [r.getMessage() for r in caplog.records if r.name == "challenger"]
+    assert messages == [
+        f"challenge batch 5 tx 0x{'05' * 32}: wrong root",
+        "poll failed: OSError: disk full",
+    ]
+    assert challenger.poll_errors == 1
+    assert challenger.get_health().l1 is None  # a local failure says nothing of the L1
