@@ -97,10 +97,19 @@ class SoftExecutor:
         #: Bumped by ``restore``: a cut computed before a restore must not be confirmed after.
         self.generation = 0
 
+    # ------------------------------------------------------------------ the STF
+    def apply_transaction(self, state: L2State, tx: Transaction) -> Receipt:
+        """The one STF every path of the executor uses (a test-only faulty executor,
+        ``sequencer.faults.FaultyExecutor``, overrides it and ``apply_records``)."""
+        return apply_transaction(state, tx, self.config, self.deposits)
+
+    def apply_records(self, state: L2State, records: Sequence[bytes]) -> BatchResult:
+        return apply_batch(state, list(records), self.config, self.deposits)
+
     # ------------------------------------------------------------------ execution
     def execute(self, tx: Transaction) -> Executed:
         """Apply ``tx`` to the soft state; an ``l2`` error leaves everything unchanged."""
-        receipt = apply_transaction(self.state, tx, self.config, self.deposits)
+        receipt = self.apply_transaction(self.state, tx)
         executed = Executed(self.next_soft_index, receipt, self.state.get_root())
         self.next_soft_index += 1
         return executed
@@ -117,7 +126,7 @@ class SoftExecutor:
         if not entries:
             return None
         post_state = self.base.copy()
-        result = apply_batch(post_state, [e.record for e in entries], self.config, self.deposits)
+        result = self.apply_records(post_state, [e.record for e in entries])
         if result.rejections:
             raise RuntimeError(f"a soft transaction failed on re-execution: {result.rejections[0]}")
         for entry, root in zip(entries, result.roots, strict=True):
@@ -150,7 +159,7 @@ class SoftExecutor:
                     f"soft index {expected} is missing from the store (found {entry.soft_index})"
                 )
             try:
-                apply_transaction(state, entry.tx, self.config, self.deposits)
+                self.apply_transaction(state, entry.tx)
             except Exception as exc:
                 raise StartupError(
                     f"stored soft transaction {entry.hash.hex()} no longer applies: {exc}"

@@ -27,6 +27,7 @@ from enum import StrEnum
 
 from l2.config import RollupConfig
 from l2.errors import InvalidRecord, InvalidTransaction, NonceMismatch
+from l2.onestep import compute_batch_trace
 from l2.profile import OptimisticProfile
 from l2.state import Account, L2State
 from l2.stf import (
@@ -37,13 +38,16 @@ from l2.stf import (
     validate_state_config,
 )
 from l2.tx import Deposit, L1Deposit, Transaction, Transfer, Withdraw, decode_record, encode_record
+from sequencer.executor import SoftExecutor
 
 __all__ = [
     "WRONG_ROOT",
     "FaultKind",
+    "FaultyExecutor",
     "WrongRootFault",
     "apply_faulty_batch",
     "apply_faulty_transaction",
+    "compute_claimed_trace",
     "parse_wrong_root_fault",
 ]
 
@@ -173,3 +177,55 @@ def apply_faulty_batch(
         deposit_start=deposit_start,
         deposit_end=state.next_deposit_index,
     )
+
+
+class FaultyExecutor(SoftExecutor):
+    """A ``SoftExecutor`` whose STF is ``apply_faulty_transaction`` while armed.
+
+    Arming happens at a batch boundary (no unbatched transaction), so every record of the batches
+    sealed afterwards went through the faulty STF -- soft execution, the cut's re-execution and a
+    restart's replay agree, and the sequencer seals the wrong root without tripping its own
+    checks. ``disarm`` (after the L1 reverted the wrong batch) makes it honest for good.
+    """
+
+    def __init__(self, config: RollupConfig, genesis: L2State, fault: WrongRootFault) -> None:
+        super().__init__(config, genesis)
+        self.fault = fault
+        self.armed = False
+        self.spent = False
+
+    def arm_if_due(self, next_batch_number: int) -> bool:
+        """Arm once the next batch to seal is ``fault.from_batch`` or later, between batches."""
+        if self.armed or self.spent or self.unbatched:
+            return False
+        if next_batch_number < self.fault.from_batch:
+            return False
+        self.armed = True
+        return True
+
+    def disarm(self) -> None:
+        self.armed = False
+        self.spent = True
+
+    def apply_transaction(self, state: L2State, tx: Transaction) -> Receipt:
+        if not self.armed:
+            return super().apply_transaction(state, tx)
+        return apply_faulty_transaction(state, tx, self.config, self.deposits, self.fault.kind)
+
+    def apply_records(self, state: L2State, records: Sequence[bytes]) -> BatchResult:
+        if not self.armed:
+            return super().apply_records(state, records)
+        return apply_faulty_batch(state, records, self.config, self.deposits, self.fault.kind)
+
+
+def compute_claimed_trace(
+    evidence_pre_state: L2State,
+    records: Sequence[bytes],
+    deposits: Sequence[L1Deposit],
+    config: RollupConfig,
+    fault: WrongRootFault,
+) -> tuple[bytes, ...]:
+    """The trace the faulty sequencer claims for a batch (what its defender plays)."""
+    queue = {d.deposit_index: d for d in deposits}
+    result = apply_faulty_batch(evidence_pre_state.copy(), records, config, queue, fault.kind)
+    return compute_batch_trace(result, config)
