@@ -35,7 +35,7 @@ sequencer never includes invalid transactions; ``apply_batch`` reports which wer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -79,6 +79,7 @@ __all__ = [
     "NO_DEPOSITS",
     "BatchResult",
     "Receipt",
+    "RecordStep",
     "Rejection",
     "apply_batch",
     "apply_record",
@@ -103,6 +104,10 @@ class Receipt:
     #: The account a deposit created, if it created one.
     created_account: int | None = None
     withdrawal: Withdrawal | None = None
+
+
+#: ``apply_record``'s shape: what ``apply_batch`` runs for each record.
+RecordStep = Callable[[L2State, bytes, RollupConfig, Mapping[int, L1Deposit]], Receipt]
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +393,8 @@ def apply_batch(
     txs: Sequence[Transaction | bytes],
     config: RollupConfig,
     deposits: Mapping[int, L1Deposit] = NO_DEPOSITS,
+    *,
+    step: RecordStep | None = None,
 ) -> BatchResult:
     """Apply a batch in order, recording the state root after every position.
 
@@ -396,6 +403,9 @@ def apply_batch(
     trace is by construction the one every deriver computes from the posted bytes.  An invalid item is a no-op: its root equals the previous root,
     its receipt is ``None`` and a ``Rejection`` says why.  Raises ``BatchTooLarge`` (nothing
     applied) for more items than ``preset.max_txs_per_batch``.
+
+    ``step`` replaces ``apply_record`` for each item (same signature): only the sequencer's
+    test-only faulty executor passes one, to claim the trace of its wrong STF.
     """
     validate_state_config(state, config)
     limit = config.preset.max_txs_per_batch
@@ -411,7 +421,7 @@ def apply_batch(
         # Objects go through their record: the batch means exactly the bytes that get posted.
         record = item if isinstance(item, bytes) else encode_record(item)
         try:
-            receipt: Receipt | None = apply_record(state, record, config, deposits)
+            receipt: Receipt | None = (step or apply_record)(state, record, config, deposits)
         except (InvalidRecord, InvalidTransaction) as exc:
             receipt = None
             rejections.append(Rejection(index, type(exc), str(exc)))

@@ -26,18 +26,12 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from l2.config import RollupConfig
-from l2.errors import InvalidRecord, InvalidTransaction, NonceMismatch
+from l2.errors import NonceMismatch
 from l2.onestep import compute_batch_trace
 from l2.profile import OptimisticProfile
 from l2.state import Account, L2State
-from l2.stf import (
-    BatchResult,
-    Receipt,
-    Rejection,
-    apply_transaction,
-    validate_state_config,
-)
-from l2.tx import Deposit, L1Deposit, Transaction, Transfer, Withdraw, decode_record, encode_record
+from l2.stf import BatchResult, Receipt, apply_batch, apply_transaction
+from l2.tx import Deposit, L1Deposit, Transaction, Transfer, Withdraw, decode_record
 from sequencer.executor import SoftExecutor
 
 __all__ = [
@@ -147,36 +141,14 @@ def apply_faulty_batch(
     kind: FaultKind,
 ) -> BatchResult:
     """``l2.stf.apply_batch`` with the faulty STF: the trace the faulty sequencer claims."""
-    validate_state_config(state, config)
-    pre_root = state.get_root()
-    deposit_start = state.next_deposit_index
-    roots: list[bytes] = []
-    receipts: list[Receipt | None] = []
-    rejections: list[Rejection] = []
-    withdrawals = []
-    for index, item in enumerate(records):
-        record = item if isinstance(item, bytes) else encode_record(item)
-        receipt: Receipt | None
-        try:
-            receipt = apply_faulty_transaction(
-                state, decode_record(record, config.profile), config, deposits, kind
-            )
-        except (InvalidRecord, InvalidTransaction) as exc:
-            receipt = None
-            rejections.append(Rejection(index, type(exc), str(exc)))
-        receipts.append(receipt)
-        if receipt is not None and receipt.withdrawal is not None:
-            withdrawals.append(receipt.withdrawal)
-        roots.append(state.get_root())
-    return BatchResult(
-        pre_root=pre_root,
-        roots=tuple(roots),
-        receipts=tuple(receipts),
-        rejections=tuple(rejections),
-        withdrawals=tuple(withdrawals),
-        deposit_start=deposit_start,
-        deposit_end=state.next_deposit_index,
-    )
+
+    def step(
+        state: L2State, record: bytes, config: RollupConfig, deposits: Mapping[int, L1Deposit]
+    ) -> Receipt:
+        tx = decode_record(record, config.profile)
+        return apply_faulty_transaction(state, tx, config, deposits, kind)
+
+    return apply_batch(state, records, config, deposits, step=step)
 
 
 class FaultyExecutor(SoftExecutor):
