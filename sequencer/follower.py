@@ -18,8 +18,8 @@ needed); every SubmitBatch's blobs are fetched by versioned hash and the batch i
 - **Reverts and finality.**  A RevertBatches(k) removes the batches ``>= k`` from the derived
   chain (they are kept aside with status ``reverted``; a reorg that undoes the revert brings them
   back) and derivation continues from the snapshot after batch ``k - 1``: the snapshots of
-  batches that are not final yet are never pruned.  A batch is ``final`` once the rollup state's
-  ``next_final_batch`` (moved by FinalizeBatch) is past it.
+  batches that are not final yet are never pruned.  A batch is ``final`` once its FinalizeBatch
+  is processed (a reorg that drops the FinalizeBatch makes it ``safe`` again).
 - **Findings.**  A commitment that disagrees with what its own data derives to (new root,
   withdrawals root, tx count, ...) or data that does not decode (derived as an empty batch) is
   recorded with the batch number -- never raised: the challenger acts on them.
@@ -50,6 +50,7 @@ import httpx
 
 from l1.client import L1Client, L1RpcError
 from l1.core.scripts.rollup.layout import (
+    FinalizeBatch,
     InvalidRollupEncoding,
     RevertBatches,
     RollupState,
@@ -145,6 +146,8 @@ class FollowedBatch:
     state: L2State | None
     #: The L1 block of the RevertBatches that removed this batch (None: not reverted).
     reverted_at: int | None = None
+    #: The L1 block of the FinalizeBatch that made this batch final (None: not final yet).
+    finalized_at: int | None = None
 
     @property
     def last_soft_index(self) -> int:
@@ -335,6 +338,9 @@ class Follower:
         ]
         for batch in restored:
             batch.reverted_at = None
+        for batch in chain.batches + restored:
+            if batch.finalized_at is not None and batch.finalized_at > fork:
+                batch.finalized_at = None
         valid = sorted(chain.batches + restored, key=lambda b: b.number)
         kept = [b for b in valid if b.block_number <= fork]
         dropped = [b for b in chain.batches if b.block_number > fork]
@@ -351,7 +357,7 @@ class Follower:
             deposits={i: d for i, d in chain.deposits.items() if d[1] <= fork},
             batches=kept,
             reverted=reverted,
-            final_batches=min(chain.final_batches, len(kept)),
+            final_batches=sum(1 for b in kept if b.finalized_at is not None),
         )
         if chain.creation_block is not None and chain.creation_block > fork:
             new.params, new.creation_block, new.genesis_name = None, None, None
@@ -432,6 +438,8 @@ class Follower:
         #: (L1 block, k, batches staged before it) of each RevertBatches(k), and (L1 block,
         #: next final batch) of each rollup transaction, in L1 order.
         reverts: list[tuple[int, int, int]] = []
+        #: (L1 block, batch number) of each FinalizeBatch.
+        finalized: list[tuple[int, int]] = []
         finals: list[tuple[int, int]] = []
         done_to = scan.to_block
         unavailable: dict[str, Any] | None = None
@@ -454,6 +462,8 @@ class Follower:
             mine = ScanResult(scan.rollup_id, seen.block_number, seen.block_number, (seen,))
             absorbed = {d.deposit_index: (d, seen.block_number) for d in derive_l1_deposits(mine)}
             finals.append((seen.block_number, seen.state.next_final_batch))
+            if isinstance(seen.action, FinalizeBatch) and seen.batch_number is not None:
+                finalized.append((seen.block_number, seen.batch_number))
             if isinstance(seen.action, RevertBatches):
                 reverts.append((seen.block_number, seen.action.batch_number, len(staged)))
                 continue
@@ -510,6 +520,10 @@ class Follower:
         new_batches = self._derive(staged, hashes) if staged else []
         with self._lock:
             chain.batches.extend(new_batches)
+            by_number = {b.number: b for b in chain.batches}
+            for block, number in finalized:
+                if block <= done_to and number in by_number:
+                    by_number[number].finalized_at = block
             final = [f for block, f in finals if block <= done_to]
             if final:
                 chain.final_batches = final[-1]
@@ -679,11 +693,11 @@ class Follower:
 
     def batch_status(self, batch: FollowedBatch) -> str:
         """``reverted`` once a RevertBatches removed it, ``final`` once FinalizeBatch made it
-        final on L1 (the rollup's ``next_final_batch`` is past it), else ``safe`` (in the
-        canonical chain, not reverted)."""
+        final on L1 (its FinalizeBatch was processed), else ``safe`` (in the canonical chain,
+        not reverted)."""
         if batch.reverted_at is not None:
             return "reverted"
-        if batch.number < self.chain.final_batches:
+        if batch.finalized_at is not None:
             return "final"
         return "safe"
 
@@ -726,6 +740,7 @@ def _batch_to_json(batch: FollowedBatch) -> dict[str, Any]:
         ],
         "state": None if batch.state is None else batch.state.encode().hex(),
         "reverted_at": batch.reverted_at,
+        "finalized_at": batch.finalized_at,
     }
 
 
@@ -748,6 +763,7 @@ def _batch_from_json(data: dict[str, Any]) -> FollowedBatch:
         ),
         state=None if data["state"] is None else L2State.decode(_unhex(data["state"]), OPTIMISTIC),
         reverted_at=data.get("reverted_at"),
+        finalized_at=data.get("finalized_at"),
     )
 
 

@@ -4,8 +4,9 @@ from the state derived from L1 alone (``sequencer.follower``), plus ``GET /v1/fi
 Differences from the sequencer, all because a follower has no mempool and no soft state:
 accounts show the derived balance and nonce with ``pending_nonce == nonce`` and ``"head":
 "safe"``; ``heads.soft`` equals ``heads.safe`` (the last batch in the canonical L1 chain);
-batches are ``safe`` once in the canonical chain and ``final`` once the rollup's challenge window
-has passed on L1, and carry the follower's ``derived_root`` and ``findings``.  Submissions are
+batches are ``safe`` once in the canonical chain and ``final`` once their FinalizeBatch is on L1
+(batches a RevertBatches removed are listed under ``/v1/status`` ``derivation.reverted``), and
+carry the follower's ``derived_root`` and ``findings``.  Submissions are
 refused with 405 ``read_only``.
 
 Every error is ``{"error": {"code", "message"}}`` with a 4xx status (503 ``not_ready`` while the

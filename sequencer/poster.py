@@ -52,6 +52,7 @@ from l1.ckb.hashes import compute_header_hash, compute_tx_hash
 from l1.ckb.types import OutPoint
 from l1.client import L1Client, L1RpcError
 from l1.core.scripts.rollup.layout import DepositArgs, WithdrawalEntry
+from l2.batch import compute_withdrawals_root
 from l2.client.bridge import (
     BatchCellView,
     DepositCell,
@@ -63,7 +64,7 @@ from l2.client.bridge import (
 )
 from l2.config import RollupConfig
 from l2.state import create_genesis_state
-from l2.tx import L1Deposit, Withdraw, decode_record
+from l2.tx import L1Deposit, Withdraw, Withdrawal, decode_record
 from sequencer.batcher import NullPoster, SealedBatch, UnpostableBatch
 from sequencer.crash import crashpoint
 from sequencer.entries import BatchStatus
@@ -330,8 +331,18 @@ class L1Poster:
             return
         if self._rollup_busy(l1):
             return
+        withdrawals = self._withdrawals(batch)
+        root = compute_withdrawals_root(
+            [Withdrawal(e.from_index, e.nonce, owner, e.amount) for e, owner in withdrawals],
+            self.config,
+        )
+        if root != batch.commitment.withdrawals_root:
+            raise RuntimeError(
+                f"batch {batch.number}: its withdrawals fold to 0x{root.hex()}, not the "
+                f"commitment's 0x{batch.commitment.withdrawals_root.hex()}: cannot finalize"
+            )
         tx = l1.build_finalize_batch(
-            self.rollup_id, self.proposer_key, self._withdrawals(batch), batch=cell, rollup=rollup
+            self.rollup_id, self.proposer_key, withdrawals, batch=cell, rollup=rollup
         )
         tx_hash = compute_tx_hash(tx)
         try:

@@ -373,7 +373,7 @@ class Store:
 
     def count_withdrawals_before(self, conn: Connection, batch_number: int, position: int) -> int:
         """How many withdrawals the batch holds before ``position`` (the L1 withdrawal cells of
-        a SubmitBatch follow the batch's withdrawals in order)."""
+        the batch's FinalizeBatch follow the batch's withdrawals in order)."""
         return int(
             conn.execute(
                 select(func.count()).where(

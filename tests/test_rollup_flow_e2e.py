@@ -9,9 +9,10 @@ sequencer's rollup id:
 2. transfers between the three accounts (``--wait soft``), a batch posted and safe
    (``rollcourt tx status --wait safe`` while blocks are mined);
 3. the follower derives the sequencer's roots and balances;
-4. a withdrawal to ``devnet:5``: its claim is refused while the batch is within the challenge
-   window, succeeds past it (the L1 balance grows by the amount minus the claim's L1 fee), and is
-   refused once spent.
+4. a withdrawal to ``devnet:5``: while its batch is only posted there is no withdrawal cell to
+   claim; once the sequencer finalized the batch on L1 (after the challenge window, no open
+   game) the claim succeeds (the L1 balance grows by the amount minus the claim's L1 fee), and
+   is refused once spent.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ def test_deposit_transfer_follow_withdraw_and_claim(tmp_path: Path, procs: list[
     assert balances(follower, 3) == expected
     assert [get(follower, f"/v1/accounts/{i}")["nonce"] for i in range(3)] == [1, 1, 1]
 
-    # 5. A withdrawal to devnet:5; its claim waits for the challenge window.
+    # 5. A withdrawal to devnet:5; its claim waits for the batch's finalization on L1.
     l1_before = net.l1_balance(RECIPIENT)
     done = net.cli("withdraw", "--key", str(keys[1]), "--from", "1", "--amount",
                    str(WITHDRAWAL // CKB), "--to-l1", f"devnet:{RECIPIENT}",
@@ -293,39 +294,35 @@ def test_deposit_transfer_follow_withdraw_and_claim(tmp_path: Path, procs: list[
     )
     expected[1] -= WITHDRAWAL
 
-    def withdrawal_on_l1() -> dict[str, Any] | None:
+    def withdrawal_safe() -> dict[str, Any] | None:
+        [entry] = get(seq, "/v1/withdrawals", l1_recipient=lock_args)["withdrawals"]
+        return entry if entry["status"] == "safe" else None
+
+    entry = net.mine_until(withdrawal_safe, "the withdrawal's batch committed on L1")
+    assert (entry["tx_hash"], entry["amount"], entry["claimable"], entry["l1_out_point"]) == (
+        withdrawal_hash,
+        WITHDRAWAL,
+        False,
+        None,
+    )
+    claim = ("claim", "--key", f"devnet:{RECIPIENT}", "--rollup-id", rollup_id, "--rpc", l1.url)
+    # Too early: the batch is not finalized, so its withdrawal cell does not exist yet.
+    no_cell = f"no live withdrawal cells of {lock_args} in rollup {rollup_id}"
+    assert one_error_line(net.cli(*claim, "--all", ok=False)) == no_cell
+    assert net.l1_balance(RECIPIENT) == l1_before
+
+    # The sequencer finalizes the batch once its window passed: the cell exists, claimable.
+    def withdrawal_claimable() -> dict[str, Any] | None:
         [entry] = get(seq, "/v1/withdrawals", l1_recipient=lock_args)["withdrawals"]
         point = entry["l1_out_point"]
-        if point is None:
+        if not entry["claimable"] or point is None:
             return None
         cell = OutPoint(bytes.fromhex(point["tx_hash"][2:]), point["index"])
         return entry if bridge.get_live_cell(cell) is not None else None
 
-    entry = net.mine_until(withdrawal_on_l1, "the withdrawal's batch committed on L1")
-    assert (entry["tx_hash"], entry["amount"], entry["claimable"]) == (
-        withdrawal_hash,
-        WITHDRAWAL,
-        False,
-    )
-    assert entry["status"] in ("soft", "safe")  # posted, not final
+    entry = net.mine_until(withdrawal_claimable, "the withdrawal claimable")
+    assert entry["status"] == "final"
     cell = f"{entry['l1_out_point']['tx_hash']}:{entry['l1_out_point']['index']}"
-    claim = ("claim", "--key", f"devnet:{RECIPIENT}", "--rollup-id", rollup_id, "--rpc", l1.url)
-    # Too early: one line saying it is not final yet, with the L1's since check behind it.
-    not_final = (
-        f"withdrawal {cell} is not final yet: its batch's challenge window has not passed on L1 "
-        f"(the L1 said: L1 node rejected send_transaction: SinceNotMet: input 0: since "
-        f"{(1 << 63) | CHALLENGE:#x} (relative block_number) is not yet satisfied (code -302))"
-    )
-    assert one_error_line(net.cli(*claim, "--withdrawal", cell, ok=False)) == not_final
-    assert one_error_line(net.cli(*claim, "--all", ok=False)) == not_final
-    net.mine()
-    assert net.l1_balance(RECIPIENT) == l1_before
-
-    # Past the window: `claim --all` takes it, the owner paying the L1 fee out of the cell.
-    net.mine_until(
-        lambda: get(seq, "/v1/withdrawals", l1_recipient=lock_args)["withdrawals"][0]["claimable"],
-        "the withdrawal claimable",
-    )
     assert sdk.get_transaction(withdrawal_hash).status == "final"
     done = net.cli(*claim, "--all", "--json")
     [claimed] = json.loads(done.stdout)["claims"]
@@ -341,7 +338,10 @@ def test_deposit_transfer_follow_withdraw_and_claim(tmp_path: Path, procs: list[
 
     # Spent: claiming again is refused, by name and with --all.
     again = one_error_line(net.cli(*claim, "--withdrawal", cell, ok=False))
-    assert again == f"withdrawal cell {cell} is not live (already claimed, or never created)"
+    assert again == (
+        f"withdrawal cell {cell} is not live (already claimed, or its batch is not finalized on "
+        "L1 yet)"
+    )
     again_all = one_error_line(net.cli(*claim, "--all", ok=False))
     assert again_all == f"no live withdrawal cells of {lock_args} in rollup {rollup_id}"
     assert net.l1_balance(RECIPIENT) - l1_before == WITHDRAWAL - DEFAULT_FEE

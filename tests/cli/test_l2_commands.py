@@ -232,4 +232,5 @@ def test_deposit_into_a_deployed_rollup(node: Node, tmp_path: Path) -> None:
               f"no live withdrawal cells of 0x{DEVNET_KEYS[5].lock_args.hex()} in rollup {rid}")  # fmt: skip
     cell = f"0x{'cd' * 32}:0"
     one_error(l2("claim", "--key", "devnet:5", "--withdrawal", cell, "--rpc", node.url),
-              f"withdrawal cell {cell} is not live (already claimed, or never created)")  # fmt: skip
+              f"withdrawal cell {cell} is not live (already claimed, or its batch is not "
+              "finalized on L1 yet)")  # fmt: skip

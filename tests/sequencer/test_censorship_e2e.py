@@ -47,7 +47,7 @@ ALICE_L1, BOB_L1, VICTIM_L1, FORCER = (DEVNET_KEYS[i] for i in (1, 2, 5, 6))
 #: L2 keys: Alice (account 0), Bob (account 1), X (the censored one; account 2 once credited).
 ALICE_L2, BOB_L2, X_L2 = (derive_devnet_key(i) for i in (300, 301, 302))
 ALICE_DEPOSIT, BOB_DEPOSIT, X_DEPOSIT = 1_000 * CKB, 400 * CKB, 250 * CKB
-IGNORES_FORCED = "the batch ignores pending forced deposits"
+IGNORES_FORCED = "the batch ignores pending deposits"
 
 
 # ----------------------------------------------------------------------------- the flag (fast)
@@ -141,6 +141,15 @@ def all_landed(proc: Proc) -> bool:
     return bool(listed) and all(b["status"] in ("safe", "final") for b in listed)
 
 
+def all_final(proc: Proc) -> bool:
+    """Every batch finalized on L1 by the sequencer (so it has no rollup transaction in the
+    pool: the rollup cell is free for a third party's ForceDeposit)."""
+    if get(proc, "/v1/status")["unbatched"] != 0:
+        return False
+    listed = batches(proc)
+    return bool(listed) and all(b["status"] == "final" for b in listed)
+
+
 def reasons(proc: Proc) -> str:
     return " | ".join(get(proc, "/v1/status")["degraded_reasons"])
 
@@ -195,6 +204,8 @@ def test_a_censoring_sequencer_halts_once_the_deposit_is_forced_then_recovers(
             node.client.call("get_transaction", "0x" + x_tx.hex())["tx_status"]["block_number"], 16
         )
         node.mine(max(0, x_block + FORCED - node.client.get_tip_block_number()))
+        # The sequencer finalizes its batches (its FinalizeBatch spends the rollup cell too).
+        node.mine_until(lambda: all_final(proc), "the landed batches finalized", 40)
         force_tx = node.l1.force_deposit(rollup_id, FORCER.private_key, [x_cell])
         node.mine()
         assert node.l1.get_tx_status(force_tx) == "committed"
@@ -280,8 +291,9 @@ def test_a_censoring_sequencer_halts_once_the_deposit_is_forced_then_recovers(
         # The two batches sealed while censoring, and one holding X's deposit if it was sealed
         # before the recovery ran; the three soft transactions re-sequenced, none dropped.
         assert re.search(
-            rf"batch {landed} refused by the L1 \(batch {landed} ends at deposit 2 but 1 forced "
-            r"deposits are pending from 2\): discarded [23] sealed batches, re-sequenced 3 soft "
+            rf"batch {landed} refused by the L1 \(batch {landed} consumes 0 deposits but 1 "
+            r"deposits are pending from 2 \(at least 1 must come first\)\): discarded [23] sealed "
+            r"batches, re-sequenced 3 soft "
             r"transactions from soft index \d+ \(deposits first\), dropped 0\n",
             log,
         ), log

@@ -13,8 +13,9 @@ and is then STOPPED.  Bob (a user with L2 funds, and an L1 key with funds for a 
 3. builds the next batch himself: Carol's deposit made after the sequencer stopped (pending on L1,
    ``derive_l1_deposits(pending=...)``) and his own signed withdrawal, and submits it with the
    bond locked in the batch cell;
-4. after the challenge window claims the withdrawal on L1: his balance grows by exactly the
-   amount.
+4. after the challenge window finalizes every unfinalized batch in order (FinalizeBatch needs
+   no proposer: the withdrawals come from the L1 data, derived) and claims the withdrawal cell
+   it creates: his balance grows by exactly the amount.
 
 Forced L2 transactions via L1 (a user posting a signed L2 transaction to an L1 inbox the next
 proposer must include) do not exist yet: the escape-hatch proposer includes users' signed
@@ -205,7 +206,13 @@ def test_a_user_escapes_a_stopped_sequencer_and_withdraws(node: Node, tmp_path: 
         for w in result.withdrawals
     ]
     batch_tx = l1.submit_batch(
-        rollup_id, BOB_L1.private_key, commitment, sidecars, pending, entries
+        rollup_id,
+        BOB_L1.private_key,
+        commitment,
+        sidecars,
+        escaped.get_accounts_root(),
+        escaped.next_account_index,
+        pending,
     )
     node.committed(batch_tx)
     after = l1.find_rollup_cell(rollup_id).state
@@ -231,13 +238,30 @@ def test_a_user_escapes_a_stopped_sequencer_and_withdraws(node: Node, tmp_path: 
     assert carol is not None and carol.balance == CAROL_DEPOSIT
 
     # ---------------------------------------------------------------- the withdrawal on L1
-    [withdrawal] = seen.withdrawals
+    # SubmitBatch creates no withdrawal cell: there is nothing to claim before finalization.
+    assert seen.withdrawals == ()
+    assert [
+        w for w in l1.scan(rollup_id).withdrawals if w.args.batch_number == seen.batch_number
+    ] == []
+    node.mine(CHALLENGE)
+    # Anyone finalizes, in order, each batch with its withdrawals as derived from L1 data.
+    withdrawals = [b.result.withdrawals for b in derivation.batches] + [result.withdrawals]
+    while True:
+        progress = l1.find_rollup_cell(rollup_id).state
+        if progress.next_final_batch == progress.next_batch_number:
+            break
+        number = progress.next_final_batch
+        batch_entries = [
+            (WithdrawalEntry(w.from_index, w.nonce, w.amount), w.l1_recipient)
+            for w in withdrawals[number]
+        ]
+        node.committed(l1.finalize_batch(rollup_id, FEE_PAYER.private_key, batch_entries))
+    assert batch_entries == entries
+    [withdrawal] = [
+        w for w in l1.scan(rollup_id).withdrawals if w.args.batch_number == seen.batch_number
+    ]
     assert withdrawal.args.owner_lock_args == BOB_L1.lock_args
     assert withdrawal.output.capacity == WITHDRAWAL
-    with pytest.raises(L1RpcError) as too_soon:
-        l1.claim_withdrawal(BOB_L1.private_key, withdrawal, fee_payer_key=FEE_PAYER.private_key)
-    assert too_soon.value.data == "SinceNotMet", too_soon.value
-    node.mine(CHALLENGE)
     before = node.balance(BOB_L1.index)
     claim = l1.claim_withdrawal(BOB_L1.private_key, withdrawal, fee_payer_key=FEE_PAYER.private_key)
     node.committed(claim)

@@ -1,5 +1,6 @@
 """Follower pieces without an L1 node: the app before the rollup is seen, an unreachable L1
-(degraded, no crash), the persisted snapshot round trip, and the data-dir lock."""
+(degraded, no crash), the persisted snapshot round trip, the data-dir lock, and a revert (the
+derived chain rolled back to the last valid batch; finality; a reorg undoing both)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from l1.core.scripts.rollup.layout import RollupState
-from l2.batch import BatchCommitment
+from l1.ckb.hashing import ckbhash
+from l1.ckb.types import OutPoint, Script
+from l1.core.scripts.rollup.layout import (
+    BatchCell,
+    FinalizeBatch,
+    RevertBatches,
+    RollupState,
+    SubmitBatch,
+)
+from l2.batch import BatchCommitment, compute_batch_blobs
+from l2.client.bridge import RollupTxSeen, ScanResult
 from l2.config import RollupConfig
 from l2.preset import TEST
 from l2.profile import OPTIMISTIC
 from l2.state import Account, create_genesis_state
 from l2.tx import L1Deposit
+from sequencer.batcher import compute_test_versioned_hashes
 from sequencer.errors import StartupError
 from sequencer.follower import FollowedBatch, FollowedWithdrawal, Follower, FollowerSettings
 from sequencer.follower_app import create_follower_app
@@ -133,6 +144,7 @@ def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
         findings=(("new_root", "claims x, derived y"),),
         withdrawals=(FollowedWithdrawal(0, b"\xbb" * 32, 0, 0, bytes(20), 3, b"\xcc" * 32),),
         state=after,
+        finalized_at=8,
     )
     follower.chain.batches = [batch]
     follower.chain.final_batches = 1
@@ -144,6 +156,7 @@ def test_progress_round_trips_through_the_snapshot_file(tmp_path: Path) -> None:
         block_number=7,
         state=None,
         reverted_at=8,
+        finalized_at=None,
     )
     follower.chain.reverted = [reverted]
     follower._persist()
@@ -186,3 +199,115 @@ def test_two_followers_never_share_a_data_dir(tmp_path: Path) -> None:
             Follower(_settings(tmp_path)).open()
     finally:
         first.close()
+
+
+# ----------------------------------------------------------------------------- reverts
+class _Blobs:
+    """What ``Follower._apply_scan`` uses of ``RollupL1``: blobs by versioned hash."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[bytes, bytes] = {}
+
+    def get_blob(self, versioned_hash: bytes) -> bytes:
+        return self.blobs[versioned_hash]
+
+
+def _empty_batch(
+    blobs: _Blobs, number: int, prev_root: bytes, new_root: bytes | None = None
+) -> BatchCommitment:
+    """A batch of no record (a lie when ``new_root`` is not ``prev_root``)."""
+    [blob] = compute_batch_blobs([])
+    [versioned_hash] = compute_test_versioned_hashes([blob])
+    blobs.blobs[versioned_hash] = blob
+    return BatchCommitment(
+        number, prev_root, new_root or prev_root, bytes(32), 0, 0, 0, bytes(32), (versioned_hash,)
+    )
+
+
+def _seen(
+    block: int,
+    action: Any,
+    before: RollupState,
+    after: RollupState,
+    commitment: BatchCommitment | None = None,
+) -> RollupTxSeen:
+    batch = None
+    if commitment is not None:
+        batch = BatchCell(0, bytes(32), Script(bytes(32), 1, b""), commitment)
+    return RollupTxSeen(
+        block_number=block,
+        tx_hash=bytes([block]) * 32,
+        action=action,
+        prev_state=before,
+        state=after,
+        rollup_out_point=OutPoint(bytes([block]) * 32, 0),
+        commitment=commitment if isinstance(action, SubmitBatch) else None,
+        batch=batch,
+    )
+
+
+def test_a_revert_rolls_the_derived_chain_back_and_a_reorg_undoes_it(tmp_path: Path) -> None:
+    follower = Follower(_settings(tmp_path)).open()
+    try:
+        config = RollupConfig(0, ROLLUP_ID, 0, TEST, OPTIMISTIC)
+        genesis = create_genesis_state(config)
+        root = genesis.get_root()
+        state0 = RollupState(0, bytes(32), 1, 4, 6, 20, 6, 500, 0, "test", 0, 0, root, 0, 0)
+        follower.config, follower.genesis = config, genesis
+        follower.chain.params, follower.chain.creation_block = state0, 1
+        follower.chain.next_block = 2
+        blobs = _Blobs()
+        lie_root = ckbhash(b"a lie")
+        batch0 = _empty_batch(blobs, 0, root)
+        lie = _empty_batch(blobs, 1, root, lie_root)
+        state1 = replace(state0, next_batch_number=1)
+        state2 = replace(state0, next_batch_number=2, state_root=lie_root)
+        submit = SubmitBatch(bytes(32), 0)
+        first = ScanResult(
+            ROLLUP_ID,
+            2,
+            5,
+            (
+                _seen(3, submit, state0, state1, batch0),
+                _seen(4, submit, state1, state2, lie),
+            ),
+        )
+        l1: Any = blobs
+        follower._apply_scan(l1, first, {n: bytes([n]) * 32 for n in range(2, 6)})
+        assert [b.number for b in follower.chain.batches] == [0, 1]
+        assert [f["batch"] for f in follower.findings()] == [1]
+
+        # Batch 0 finalized; a challenger wins on batch 1: RevertBatches(1); an honest batch 1.
+        final1 = replace(state2, next_final_batch=1)
+        reverted = replace(final1, next_batch_number=1, state_root=root)
+        honest = _empty_batch(blobs, 1, root)
+        again = replace(reverted, next_batch_number=2)
+        second = ScanResult(
+            ROLLUP_ID,
+            6,
+            9,
+            (
+                _seen(7, FinalizeBatch(), state2, final1, batch0),
+                _seen(8, RevertBatches(1, ((),)), final1, reverted),
+                _seen(9, submit, reverted, again, honest),
+            ),
+        )
+        follower._apply_scan(l1, second, {n: bytes([n]) * 32 for n in range(6, 10)})
+        chain = follower.chain
+        assert [(b.number, b.commitment) for b in chain.batches] == [(0, batch0), (1, honest)]
+        assert [(b.commitment, b.reverted_at) for b in chain.reverted] == [(lie, 8)]
+        assert [follower.batch_status(b) for b in chain.batches] == ["final", "safe"]
+        assert follower.batch_status(chain.reverted[0]) == "reverted"
+        assert follower.findings() == []  # the lie is settled
+        assert chain.batches[-1].derived_root == root
+        assert follower.counters["batches_dropped"] == 1
+
+        # An L1 reorg back to block 6 undoes the finalization, the revert and the new batch.
+        follower._rollback(6)
+        chain = follower.chain
+        assert [(b.number, b.commitment) for b in chain.batches] == [(0, batch0), (1, lie)]
+        assert chain.reverted == [] and chain.final_batches == 0
+        assert [follower.batch_status(b) for b in chain.batches] == ["safe", "safe"]
+        assert [f["batch"] for f in follower.findings()] == [1]
+    finally:
+        follower.close()

@@ -1,10 +1,11 @@
 """Follower mode (``python -m sequencer --follow``) against real L1 nodes (catalogue T4, L1, D1,
-D2): two batches built purely with ``l2`` are posted with the bridge SDK; a follower started
+D2): two batches built purely with ``l2`` are posted with the bridge SDK (batch 0 finalized); a follower started
 before (following live) and one started afterwards reach the pure-l2 root and balances; a
 restart resumes from the persisted snapshot; an L1 reorg (a second node mines a longer chain
 without batch 1, then the nodes connect) drops batch 1 and the root goes back to batch 0's, and
 returns when batch 1 is re-included; a batch posted with a wrong ``new_root`` shows up in
-``/v1/findings``; a fresh follower after the blob retention window reports the data as
+``/v1/findings`` (and an undecodable record is a no-op); batch statuses are ``final`` only once
+FinalizeBatch landed; a fresh follower after the blob retention window reports the data as
 unavailable instead of crashing; bad requests get 4xx in the error shape.
 
 The tests of this module run in order on one pair of nodes and one rollup.
@@ -32,7 +33,7 @@ from l2.client.bridge import DepositCell, RollupL1, RollupParams, derive_l1_depo
 from l2.config import RollupConfig
 from l2.preset import SHANNONS_PER_CKB, TEST
 from l2.profile import OPTIMISTIC
-from l2.state import L2State, create_genesis_state
+from l2.state import L2State, compute_state_root, create_genesis_state
 from l2.stf import apply_batch, compute_deposit_queue
 from l2.tx import Deposit, Transaction, Transfer, Withdraw, sign_transaction
 from tests.support.procs import Proc, free_port, l1_node, wait_until
@@ -261,13 +262,19 @@ def test_two_batches_derive_to_the_pure_l2_root(world: World) -> None:
         PROPOSER.private_key,
         commitment,
         l1.compute_sidecars(blobs),
+        world.l2.get_accounts_root(),
+        world.l2.next_account_index,
         world.deposits,
-        entries,
     )
     world.mine()
     assert l1.get_tx_status(tx0) == "committed"
     world.roots.append(world.l2.get_root())
     world.states.append(world.l2.copy())
+    # Batch 0's challenge window passes with no game: it is finalized on L1.
+    world.mine(CHALLENGE)
+    finalize0 = l1.finalize_batch(world.rollup_id, PROPOSER.private_key, entries)
+    world.mine()
+    assert l1.get_tx_status(finalize0) == "committed"
 
     # Node b has batch 0, then goes dark: batch 1 exists only on a's side.
     wait_until(lambda: _tip(world.client_b) == _tip(world.client), 60, what="b synced")
@@ -276,7 +283,12 @@ def test_two_batches_derive_to_the_pure_l2_root(world: World) -> None:
     transfer = sign_transaction(Transfer(1, 0, 25 * CKB, 0, 1), L2_KEYS[1], world.config)
     commitment, blobs, _entries = world.batch([transfer], [])
     world.batch1_tx = l1.submit_batch(
-        world.rollup_id, PROPOSER.private_key, commitment, l1.compute_sidecars(blobs)
+        world.rollup_id,
+        PROPOSER.private_key,
+        commitment,
+        l1.compute_sidecars(blobs),
+        world.l2.get_accounts_root(),
+        world.l2.next_account_index,
     )
     world.mine()
     assert l1.get_tx_status(world.batch1_tx) == "committed"
@@ -307,13 +319,15 @@ def test_two_batches_derive_to_the_pure_l2_root(world: World) -> None:
         assert _get(proc, "/v1/withdrawals", l1_recipient="0x" + owner.hex())["withdrawals"] == (
             withdrawals
         )
-    # Statuses follow L1 depth: final once the challenge window has passed.
+    # Final only once FinalizeBatch landed: batch 0 is, batch 1 is not (its window passing is
+    # not enough).
     world.mine(CHALLENGE)
     live = world.followers["live"]
-    _caught_up(world, live, 2, world.roots[2])
+    status = _caught_up(world, live, 2, world.roots[2])
     statuses = [b["status"] for b in _get(live, "/v1/batches")["batches"]]
-    assert statuses == ["final", "final"]
-    assert _get(live, "/v1/status")["heads"]["final"]["batch"] == 1
+    assert statuses == ["final", "safe"]
+    assert status["heads"]["final"]["batch"] == 0
+    assert status["derivation"]["final_batches"] == 1
 
 
 def test_restart_resumes_from_the_snapshot(world: World) -> None:
@@ -349,7 +363,7 @@ def test_an_l1_reorg_drops_the_orphaned_batch(world: World) -> None:
         status = _caught_up(world, proc, 1, world.roots[1])
         assert status["derivation"]["last_reorg"]["dropped_batches"] == [1]
         assert status["counters"]["reorgs"] >= 1
-        assert status["heads"]["final"]["batch"] in (None, 0)
+        assert status["heads"]["final"]["batch"] == 0  # finalized before the fork
         _assert_accounts(proc, world.states[1])
         response = httpx.get(proc.url + "/v1/batches/1", timeout=10)
         assert response.status_code == 404
@@ -369,9 +383,21 @@ def test_a_batch_with_a_wrong_root_is_a_finding(world: World) -> None:
     assert world.l2 is not None
     transfer = sign_transaction(Transfer(0, 1, 7 * CKB, 0, 1), L2_KEYS[0], world.config)
     honest, blobs, _entries = world.batch([transfer], [])
-    lie = replace(honest, new_root=ckbhash(b"a root no data derives to"))
+    # The L1 checks the new root's counters, not its accounts root: a lie about the accounts.
+    lie_accounts = ckbhash(b"an accounts root no data derives to")
+    lie = replace(
+        honest,
+        new_root=compute_state_root(
+            lie_accounts, world.l2.next_account_index, honest.deposit_end, OPTIMISTIC
+        ),
+    )
     tx_hash = l1.submit_batch(
-        world.rollup_id, PROPOSER.private_key, lie, l1.compute_sidecars(blobs)
+        world.rollup_id,
+        PROPOSER.private_key,
+        lie,
+        l1.compute_sidecars(blobs),
+        lie_accounts,
+        world.l2.next_account_index,
     )
     world.mine()
     assert l1.get_tx_status(tx_hash) == "committed"  # optimistic: the L1 takes any root
@@ -390,31 +416,46 @@ def test_a_batch_with_a_wrong_root_is_a_finding(world: World) -> None:
         _assert_accounts(proc, world.states[3])
 
 
-def test_undecodable_batch_data_derives_as_empty_with_a_finding(world: World) -> None:
+def test_an_undecodable_record_is_a_no_op(world: World) -> None:
+    """Records are read by position (docs/disputes.md §1): a slot that does not decode is an
+    invalid record, a no-op -- never a reason to drop the batch."""
     l1 = world.l1
+    assert world.l2 is not None
     rollup = l1.find_rollup_cell(world.rollup_id).state
-    blobs = pack_data_into_blobs(b"\x07" + bytes(119))  # batch data version 7: unknown
+    # Header of an unknown data version, then one record slot of bytes no record decodes from.
+    blobs = pack_data_into_blobs(b"\x07" + bytes(119) + b"\xff" * 124)
     sidecars = l1.compute_sidecars(blobs)
     commitment = BatchCommitment(
         batch_number=rollup.next_batch_number,
-        prev_root=rollup.state_root,
+        prev_root=rollup.state_root,  # batch 2's (false) claim
         new_root=rollup.state_root,
         l1_block_hash=compute_header_hash(world.client.get_tip_header()),
-        tx_count=0,
+        tx_count=1,
         deposit_start=rollup.next_deposit_index,
         deposit_end=rollup.next_deposit_index,
         withdrawals_root=bytes(32),
         blob_versioned_hashes=tuple(s.versioned_hash for s in sidecars),
     )
-    tx_hash = l1.submit_batch(world.rollup_id, PROPOSER.private_key, commitment, sidecars)
+    lie_accounts = ckbhash(b"an accounts root no data derives to")
+    tx_hash = l1.submit_batch(
+        world.rollup_id,
+        PROPOSER.private_key,
+        commitment,
+        sidecars,
+        lie_accounts,
+        world.l2.next_account_index,
+    )
     world.mine()
     assert l1.get_tx_status(tx_hash) == "committed"
     world.roots.append(world.roots[-1])  # the state does not move
     world.states.append(world.states[-1])
     for proc in world.followers.values():
         _caught_up(world, proc, 4, world.roots[-1])
+        three = _get(proc, "/v1/batches/3")
+        assert three["tx_count"] == 1 and three["derived_root"] == "0x" + world.roots[-1].hex()
         kinds = {f["kind"] for f in _get(proc, "/v1/findings")["findings"] if f["batch"] == 3}
-        assert "invalid_data" in kinds
+        # Built on batch 2's false root: that is the only thing wrong with it.
+        assert kinds == {"prev_root", "new_root"}
         assert _get(proc, "/healthz") == {"status": "ok"}
 
 
