@@ -394,9 +394,32 @@ def devnet_up(
             show_default=False,
         ),
     ] = None,
+    challenger_port: Annotated[
+        int, typer.Option("--challenger-port", help="challenger REST port", min=1, max=65535)
+    ] = 8300,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            "--fault",
+            help="TEST ONLY: a fault for the sequencer, e.g. 'wrong-root inflate-balance 1' "
+            "(kinds: inflate-balance, skip-signature-check, wrong-nonce, wrong-fee) — watch "
+            "the challenger win the dispute",
+            show_default=False,
+        ),
+    ] = None,
+    challenger_fault: Annotated[
+        str | None,
+        typer.Option(
+            "--challenger-fault",
+            help="TEST ONLY: 'dishonest-at N' makes the challenger dispute honest batch N "
+            "(and lose its bond)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a local devnet until Ctrl-C (rerun to resume): a mining L1 node, the sequencer (which
-    deploys its rollup on L1), a follower deriving the L2 from L1 alone, and a light client."""
+    deploys its rollup on L1 and defends its batches), a follower deriving the L2 from L1 alone,
+    a challenger disputing wrong batches, and a light client."""
     from dataclasses import replace
 
     from rollcourt.devnet import (
@@ -418,6 +441,9 @@ def devnet_up(
         sequencer_port=sequencer_port,
         follower_port=follower_port,
         light_port=light_port,
+        challenger_port=challenger_port,
+        fault=fault,
+        challenger_fault=challenger_fault,
         challenge_window=DEVNET_WINDOWS[preset]["challenge_window"],
         forced_inclusion_window=DEVNET_WINDOWS[preset]["forced_inclusion_window"],
         escape_timeout=DEVNET_WINDOWS[preset]["escape_timeout"],

@@ -296,6 +296,13 @@ class DevnetOptions:
     burn_permille: int = DEVNET_BURN_PERMILLE
     #: Devnet key whose L1 funds post batches and bonds (public devnet keys only).
     proposer_key: str = "devnet:9"
+    challenger_port: int = 8300
+    #: Devnet key whose L1 funds the challenger's bonds.
+    challenger_key: str = "devnet:8"
+    #: Test-only faults (devnet/test presets): the sequencer's ``--fault`` (e.g.
+    #: ``wrong-root inflate-balance 1``) and the challenger's (``dishonest-at N``).
+    fault: str | None = None
+    challenger_fault: str | None = None
 
     @property
     def l1_url(self) -> str:
@@ -314,12 +321,17 @@ class DevnetOptions:
         return f"http://127.0.0.1:{self.light_port}"
 
     @property
+    def challenger_url(self) -> str:
+        return f"http://127.0.0.1:{self.challenger_port}"
+
+    @property
     def ports(self) -> dict[str, int]:
         return {
             "--rpc-port": self.rpc_port,
             "--sequencer-port": self.sequencer_port,
             "--follower-port": self.follower_port,
             "--light-port": self.light_port,
+            "--challenger-port": self.challenger_port,
         }
 
 
@@ -383,6 +395,8 @@ def build_sequencer_role(options: DevnetOptions) -> Role:
         "--safe-confirmations",
         "1",
     ]
+    if options.fault is not None:
+        command += ["--fault", options.fault]
     return Role(
         name="sequencer",
         command=command,
@@ -416,6 +430,44 @@ def build_follower_role(options: DevnetOptions, rollup_id: str) -> Role:
         log_path=data_dir / "logs" / "follower.log",
         urls={"url": options.follower_url},
     )
+
+
+def build_challenger_role(options: DevnetOptions, rollup_id: str) -> Role:
+    """The challenger: re-derives every batch from L1 data and disputes wrong ones."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "challenger",
+        "--l1",
+        options.l1_url,
+        "--key",
+        options.challenger_key,
+        "--rollup-id",
+        rollup_id,
+        "--data-dir",
+        str(data_dir / "challenger"),
+        "--port",
+        str(options.challenger_port),
+    ]
+    if options.challenger_fault is not None:
+        command += ["--fault", options.challenger_fault]
+    return Role(
+        name="challenger",
+        command=command,
+        health_url=options.challenger_url + "/v1/health",
+        log_path=data_dir / "logs" / "challenger.log",
+        urls={"url": options.challenger_url},
+    )
+
+
+def get_disputes(url: str) -> dict[str, Any] | None:
+    """The challenger's ``/v1/disputes`` (None if it does not answer)."""
+    try:
+        response = httpx.get(url + "/v1/disputes", timeout=2.0)
+        return response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 def build_light_role(options: DevnetOptions) -> Role:
@@ -581,6 +633,7 @@ def format_status(
     supervisor: Supervisor,
     l2: dict[str, Any] | None = None,
     follower: dict[str, Any] | None = None,
+    disputes: dict[str, Any] | None = None,
 ) -> str:
     restarts = sum(supervisor.restarts(entry.role.name) for entry in supervisor.running)
     suffix = f"  restarts {restarts}" if restarts else ""
@@ -606,6 +659,15 @@ def format_status(
         findings = (follower or {}).get("derivation", {}).get("findings")
         if findings:
             line += f"  findings {findings}"
+    if disputes is not None:
+        games = disputes.get("games") or []
+        stats = disputes.get("stats") or {}
+        line += f"  |  disputes open {len(games)} won {stats.get('games_won', 0)}"
+        for game in games[:2]:
+            line += (
+                f"  [batch {game.get('batch_number')} range {game.get('lo')}..{game.get('hi')}"
+                f" move {game.get('moves')}/{game.get('max_moves')} {game.get('turn')} to move]"
+            )
     return line + suffix
 
 
@@ -734,8 +796,9 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
             try:
                 console.print(
                     f"starting the L1 node on {options.l1_url}, the sequencer on "
-                    f"{options.sequencer_url}, the follower on {options.follower_url} and a "
-                    f"light client on {options.light_url} (data in {data_dir.resolve()})",
+                    f"{options.sequencer_url}, the follower on {options.follower_url}, the "
+                    f"challenger on {options.challenger_url} and a light client on "
+                    f"{options.light_url} (data in {data_dir.resolve()})",
                     markup=False,
                     highlight=False,
                 )
@@ -747,6 +810,10 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                 follower = build_follower_role(options, rollup_id)
                 roles.append(follower)
                 if not supervisor.add(follower):
+                    return
+                challenger = build_challenger_role(options, rollup_id)
+                roles.append(challenger)
+                if not supervisor.add(challenger):
                     return
                 chain, system_scripts = _describe_chain(options.l1_url, options.preset)
                 chain["resumed"] = resumed
@@ -765,6 +832,7 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                         supervisor,
                         get_l2_status(options.sequencer_url),
                         get_l2_status(options.follower_url),
+                        get_disputes(options.challenger_url),
                     )
 
                 with _StatusDisplay(console) as display:

@@ -71,10 +71,13 @@ def main(
         int | None, typer.Option(help="L1 confirmations before a deposit is credited")
     ] = None,
     fault: Annotated[
-        tuple[str, str] | None,
+        str | None,
         typer.Option(
-            help="TEST ONLY (devnet/test presets): 'ignore-deposits-of HEX_L2_PUBKEY' makes "
-            "this sequencer censor that key's deposits (the L1 then refuses its batches)"
+            help="TEST ONLY (devnet/test presets), one quoted argument: "
+            "'ignore-deposits-of HEX_L2_PUBKEY' censors that key's deposits (the L1 then "
+            "refuses its batches); 'wrong-root KIND [FROM_BATCH]' executes wrongly from that "
+            "batch on (KIND: inflate-balance, skip-signature-check, wrong-nonce, wrong-fee) and "
+            "defends the wrong root in the dispute game"
         ),
     ] = None,
 ) -> None:
@@ -134,7 +137,7 @@ def main(
             "burn_permille": burn_permille,
             "safe_confirmations": safe_confirmations,
             "deposit_confirmations": deposit_confirmations,
-            "fault": None if not fault or None in fault else " ".join(fault),
+            "fault": fault,
         }.items()
         if value is not None
     }
@@ -144,7 +147,8 @@ def main(
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         if config.fault is not None:
             logging.getLogger("sequencer").warning(
-                "FAULT INJECTION (test only): %s -- this sequencer censors deposits", config.fault
+                "FAULT INJECTION (test only): %s -- this sequencer misbehaves on purpose",
+                config.fault,
             )
         seq = Sequencer(config).open()
     except (ValueError, StartupError) as exc:  # pydantic's ValidationError is a ValueError

@@ -19,6 +19,7 @@ from l2.config import RollupConfig
 from l2.preset import SHANNONS_PER_CKB, get_preset
 from l2.profile import OPTIMISTIC
 from l2.state import Account
+from sequencer.faults import WRONG_ROOT, WrongRootFault, parse_wrong_root_fault
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -37,7 +38,8 @@ DEFAULT_CHAIN_ID = 0x0C0DE
 DEFAULT_ROLLUP_ID = ckbhash(b"rollcourt devnet rollup").hex()
 #: L2 presets that accept a test-only ``fault`` (mirrors the L1 node's devnet/test restriction).
 FAULT_PRESETS = ("devnet", "test")
-#: The one fault: ``ignore-deposits-of HEX_L2_PUBKEY``.
+#: The censoring fault: ``ignore-deposits-of HEX_L2_PUBKEY``; the other is ``wrong-root KIND
+#: [FROM_BATCH]`` (``sequencer.faults``).
 IGNORE_DEPOSITS_OF = "ignore-deposits-of"
 #: What each devnet genesis account holds: one million CKB (not backed by L1 deposits).
 DEVNET_GENESIS_BALANCE = 1_000_000 * SHANNONS_PER_CKB
@@ -140,8 +142,12 @@ class SequencerConfig(BaseSettings):
     def _check_fault(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parse_fault(value)
-        return " ".join(value.split())
+        words = value.split()
+        if words and words[0] == WRONG_ROOT:
+            parse_wrong_root_fault(words)
+        else:
+            parse_fault(value)
+        return " ".join(words)
 
     @model_validator(mode="after")
     def _check_fault_preset(self) -> SequencerConfig:
@@ -151,7 +157,15 @@ class SequencerConfig(BaseSettings):
 
     def ignored_deposit_key(self) -> bytes | None:
         """The L2 public key whose deposits the ``ignore-deposits-of`` fault censors."""
-        return None if self.fault is None else parse_fault(self.fault)
+        if self.fault is None or not self.fault.startswith(IGNORE_DEPOSITS_OF):
+            return None
+        return parse_fault(self.fault)
+
+    def wrong_root_fault(self) -> WrongRootFault | None:
+        """The ``wrong-root KIND [FROM_BATCH]`` fault (``sequencer.faults``), if configured."""
+        if self.fault is None or not self.fault.startswith(WRONG_ROOT):
+            return None
+        return parse_wrong_root_fault(self.fault.split())
 
     @field_validator("proposer_key")
     @classmethod
@@ -217,7 +231,10 @@ def parse_fault(value: str) -> bytes:
     otherwise; the key must be one the L2 accepts)."""
     parts = value.split()
     if len(parts) != 2 or parts[0] != IGNORE_DEPOSITS_OF:
-        raise ValueError(f"fault must be '{IGNORE_DEPOSITS_OF} HEX_L2_PUBKEY', got {value!r}")
+        raise ValueError(
+            f"fault must be '{IGNORE_DEPOSITS_OF} HEX_L2_PUBKEY' or '{WRONG_ROOT} KIND "
+            f"[FROM_BATCH]', got {value!r}"
+        )
     try:
         key = bytes.fromhex(parts[1].removeprefix("0x"))
     except ValueError:

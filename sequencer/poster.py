@@ -535,7 +535,7 @@ def bootstrap_l1(seq: Sequencer) -> None:
             seq.config,
             proposer_key,
             safe_confirmations=settings.safe_confirmations,
-            let_l1_refuse_ignored_forced=settings.fault is not None,
+            let_l1_refuse_ignored_forced=settings.ignored_deposit_key() is not None,
         )
     seq.watcher = DepositWatcher(
         seq,

@@ -31,6 +31,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from l1.ckb.types import OutPoint
 from l1.core.scripts.rollup.layout import compute_deposit_hash
+from l2.client.disputes import BatchEvidence, compute_claimed_hash
 from l2.config import RollupConfig
 from l2.errors import L2Error
 from l2.state import L2State, create_genesis_state
@@ -58,15 +60,19 @@ from sequencer.batcher import (
 )
 from sequencer.config import SequencerConfig
 from sequencer.crash import DataDirLock, crashpoint
+from sequencer.defender import Defender
 from sequencer.entries import BatchRecord, TxEntry, receipt_to_json
 from sequencer.errors import Rejected, StartupError, Unavailable, rejection_from_l2
 from sequencer.executor import DepositEntry, SoftEntry, SoftExecutor
+from sequencer.faults import FaultyExecutor, compute_claimed_trace
 from sequencer.mempool import Admission, Mempool, MempoolPolicy
 from sequencer.store import Store
 
 __all__ = ["Head", "Sequencer"]
 
 log = logging.getLogger("sequencer")
+#: Store meta key of the test-only wrong-root fault: absent, "armed" or "spent".
+WRONG_ROOT_META = "fault:wrong_root"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,8 @@ class Sequencer:
         self._build_core(self.config)
         #: The L1 deposit watcher (``sequencer.l1watch``), when an L1 is configured.
         self.watcher: Any = None
+        #: The dispute-game defender (``sequencer.defender``), started with an L1.
+        self.defender: Defender | None = None
         #: Out points (36 bytes) of the L1 deposits already credited (catalogue B1).
         self.credited_deposits: set[bytes] = set()
         self.batcher = Batcher(self)
@@ -114,7 +122,12 @@ class Sequencer:
         settings = self.settings
         self.config = config
         self.genesis = create_genesis_state(config, settings.genesis())
-        self.executor = SoftExecutor(config, self.genesis)
+        fault = settings.wrong_root_fault()
+        self.executor = (
+            SoftExecutor(config, self.genesis)
+            if fault is None
+            else FaultyExecutor(config, self.genesis, fault)
+        )
         self.mempool = Mempool(
             self.executor,
             MempoolPolicy(
@@ -156,8 +169,43 @@ class Sequencer:
         self.batcher.start()
         if self.watcher is not None:
             self.watcher.start()
+        self.defender = self._make_defender()
+        if self.defender is not None:
+            self.defender.start()
+
+    def _make_defender(self) -> Defender | None:
+        """With an L1, a thread defends our batches in the dispute game (docs/disputes.md §6),
+        with the trace we claimed: the honest one, or the wrong-root fault's."""
+        from sequencer.poster import L1Poster
+
+        poster = self.poster
+        if not isinstance(poster, L1Poster):
+            return None
+        fault = self.settings.wrong_root_fault()
+        config = self.config
+
+        def claimed_trace(evidence: BatchEvidence) -> Sequence[bytes] | None:
+            if fault is None or evidence.is_honest:
+                return None
+            trace = compute_claimed_trace(
+                evidence.pre_state, evidence.records, evidence.deposits, config, fault
+            )
+            return trace if trace[-1] == compute_claimed_hash(evidence.commitment) else None
+
+        return Defender(
+            poster.access.get,
+            poster.rollup_id,
+            poster.proposer_key,
+            config,
+            self.genesis,
+            self.settings.data_dir / "defender",
+            claimed_trace=claimed_trace,
+            interval=self.settings.l1_poll_interval,
+        )
 
     def close(self) -> None:
+        if self.defender is not None:
+            self.defender.stop()
         if self.watcher is not None:
             self.watcher.stop()
         self.batcher.stop()
@@ -219,6 +267,11 @@ class Sequencer:
             soft = store.load_soft_txs(conn, base_index)
             pending = store.load_pending(conn)
             deposits = store.load_deposits(conn)
+            fault_state = store.get_meta(conn, WRONG_ROOT_META)
+        if isinstance(self.executor, FaultyExecutor):
+            # Armed at a batch boundary, so everything after the last snapshot ran faulty.
+            self.executor.armed = fault_state == "armed"
+            self.executor.spent = fault_state == "spent"
         self.executor.deposits = {d.deposit_index: d for d in deposits}
         self.credited_deposits = {d.out_point for d in deposits}
         self.executor.restore(base, base_index, soft)
@@ -229,6 +282,28 @@ class Sequencer:
                 store.save_txs(conn, touched)
         self._oldest_unbatched = time.monotonic() if self.executor.unbatched else None
 
+    def _arm_fault_if_due(self) -> None:
+        """Test-only ``wrong-root`` fault: turn the faulty STF on at the first batch boundary
+        at or after its batch (recorded, so a restart replays the same way)."""
+        executor = self.executor
+        if isinstance(executor, FaultyExecutor) and executor.arm_if_due(self.next_batch_number):
+            with self.store.begin() as conn:
+                self.store.set_meta(conn, WRONG_ROOT_META, "armed")
+            log.warning(
+                "FAULT: executing wrongly (%s) from batch %d on",
+                executor.fault.kind.value,
+                self.next_batch_number,
+            )
+
+    def _disarm_fault(self) -> None:
+        """The L1 reverted the wrong batch: the fault has fired; re-execution is honest."""
+        executor = self.executor
+        if isinstance(executor, FaultyExecutor) and not executor.spent:
+            executor.disarm()
+            with self.store.begin() as conn:
+                self.store.set_meta(conn, WRONG_ROOT_META, "spent")
+            log.warning("FAULT: the L1 reverted the wrong batch; executing honestly from now on")
+
     def _lookup(self, tx_hash: bytes) -> TxEntry | None:
         with self.store.read() as conn:
             return self.store.get_tx(conn, tx_hash)
@@ -238,6 +313,7 @@ class Sequencer:
         """Admit each transaction in order; persist every change in one commit; then answer."""
         results: list[Admission | Rejected] = []
         with self._lock:
+            self._arm_fault_if_due()
             now = time.time()
             for tx in txs:
                 try:
@@ -277,6 +353,7 @@ class Sequencer:
         holding its key, or to a new account."""
         credited: list[tuple[DepositEntry, L1Deposit, int]] = []
         with self._lock:
+            self._arm_fault_if_due()
             for deposit, l1_block in deposits:
                 if deposit.out_point in self.credited_deposits:
                     continue
@@ -412,6 +489,7 @@ class Sequencer:
             )
             self.next_batch_number = number + 1
             self.counters["sealed_batches"] += 1
+            self._arm_fault_if_due()
             self._oldest_unbatched = time.monotonic() if self.executor.unbatched else None
         log.info("sealed batch %d with %d transactions", number, record.tx_count)
         return sealed
@@ -448,6 +526,7 @@ class Sequencer:
                     with self.store.begin() as conn:
                         self.store.update_batch(conn, record.number, status, l1_tx_hash)
                     log.warning("batch %d: %s -> reverted by the L1", record.number, record.status)
+                self._disarm_fault()
                 after_revert = self.poster.revert_refusal()
                 if after_revert.number > record.number:
                     raise RuntimeError(

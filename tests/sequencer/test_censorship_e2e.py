@@ -100,7 +100,7 @@ def start_sequencer(node: Node, data_dir: Path, *, fault: bool) -> Proc:
         "ROLLCOURT_SEQ_L1_MAX_BACKOFF": "1",
         "ROLLCOURT_SEQ_BATCH_INTERVAL": "0.5",
     }
-    extra = ("--fault", "ignore-deposits-of", X_L2.public_key.hex()) if fault else ()
+    extra = ("--fault", f"ignore-deposits-of {X_L2.public_key.hex()}") if fault else ()
     return sequencer_proc(data_dir, env=env, extra=extra).start()
 
 
