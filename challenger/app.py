@@ -99,6 +99,10 @@ def create_app(challenger: Challenger, *, manage_lifecycle: bool = True) -> Fast
     def get_health() -> dict[str, Any]:
         return challenger.get_health().to_json()
 
+    @app.get("/healthz", summary="Liveness (the process serves), as every role has")
+    def get_liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/v1/disputes", summary="Live games of the rollup and this challenger's totals")
     def get_disputes() -> dict[str, Any]:
         return {

@@ -455,7 +455,7 @@ def build_challenger_role(options: DevnetOptions, rollup_id: str) -> Role:
     return Role(
         name="challenger",
         command=command,
-        health_url=options.challenger_url + "/v1/health",
+        health_url=options.challenger_url + "/healthz",
         log_path=data_dir / "logs" / "challenger.log",
         urls={"url": options.challenger_url},
     )

@@ -76,7 +76,8 @@ class Defender:
     def poll_once(self) -> list[PlayerEvent]:
         events = self._get_player().poll_once()
         for event in events:
-            log.info(
+            # A dispute is an event an operator must see whatever the log level.
+            log.warning(
                 "dispute on batch %d: %s %s%s",
                 event.batch_number,
                 event.kind,

@@ -1,18 +1,23 @@
-"""The sequencer when the L1 reverts its batch (docs/disputes.md §3 RevertBatches), on a real L1
-node (test spec, ``--dev-rpc``; the test mines).
+"""Disputes against a real sequencer on a real L1 node (test spec, ``--dev-rpc``; the test mines),
+with every role a process or a player deriving from L1 alone (docs/disputes.md).
 
-The sequencer posts batch 0 (Alice's and Bob's deposits and a transfer) and does not defend it (the defender
-is a later issue). A dishonest challenger (``DisputePlayer`` with the ``dishonest`` test fault)
-challenges the honest batch and, the proposer being silent, wins on time: RevertBatches(0) gives
-both deposits back to the pending list. The sequencer sees batch 0 ``reverted``, rolls back to
-genesis (the L1's state root), re-executes its acknowledged transactions -- the reverted deposit
-first, at their old queue indices -- re-seals and re-posts batch 0, then finalizes it once its window
-passed: the transfer ends ``final`` with the same result, nothing lost or doubled. A follower
-deriving from L1 alone rolls back too: the reverted batches are listed as such, the re-posted
-ones are derived and final, and no fraud finding remains."""
+1. **A dishonest sequencer loses.** Run with the test-only fault ``wrong-root inflate-balance``,
+   the sequencer credits deposits twice and posts that root; it defends it with its own (wrong)
+   trace. The challenger (``python -m challenger``) derives the batch from L1, challenges, bisects
+   to the first deposit record and wins with the one-step proof: RevertBatches(0) gives the
+   deposits back to the pending list and the proposer's bond to the challenger. The sequencer
+   sees batch 0 ``reverted``, disarms the fault, re-executes its acknowledged transactions from
+   the L1's root -- the reverted deposits first, at their old queue indices -- re-posts and
+   finalizes: balances are the honest ones, nothing lost or doubled; a follower deriving from L1
+   alone lists the reverted batches and agrees with the re-posted ones.
+2. **A dishonest challenger loses.** Against an honest sequencer, a challenger with the test-only
+   ``dishonest`` fault disputes batch 0; the sequencer's defender bisects and wins the one step:
+   the batch stands (and finalizes once no game is open), the challenger's bond goes to the
+   proposer less the burn."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,14 +36,16 @@ from l2.state import create_genesis_state
 from l2.tx import Transaction, Transfer, encode_record, sign_transaction
 from tests.sequencer.procs import L1TestNode, running_l1_node, sequencer_proc
 from tests.sequencer.test_follower_e2e import follower_proc
-from tests.support.procs import Proc, wait_until
+from tests.support.procs import Proc, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CKB = SHANNONS_PER_CKB
 CHAIN_ID = 7
-#: Long enough for the challenger to challenge before the sequencer finalizes the batch.
-CHALLENGE, GAME_CLOCK = 8, 3
+#: Long enough for the challenger to challenge before the sequencer finalizes the batch; each
+#: side makes at most two moves on these small batches, a block each.
+CHALLENGE, GAME_CLOCK = 8, 8
+CHALLENGER_KEY = "devnet:3"
 PROPOSER = "devnet:7"
 ALICE_L1, BOB_L1, LIAR = DEVNET_KEYS[1], DEVNET_KEYS[2], DEVNET_KEYS[6]
 ALICE_L2, BOB_L2 = derive_devnet_key(500), derive_devnet_key(501)
@@ -68,9 +75,7 @@ def post_tx(proc: Proc, tx: Transaction) -> str:
     return tx_hash
 
 
-def test_a_reverted_batch_is_re_executed_re_posted_and_finalized(
-    node: L1TestNode, tmp_path: Path
-) -> None:
+def _sequencer(node: L1TestNode, data_dir: Path, fault: str | None = None) -> Proc:
     env = {
         "ROLLCOURT_SEQ_L1_URL": node.proc.url,
         "ROLLCOURT_SEQ_PROPOSER_KEY": PROPOSER,
@@ -85,38 +90,148 @@ def test_a_reverted_batch_is_re_executed_re_posted_and_finalized(
         "ROLLCOURT_SEQ_L1_POLL_INTERVAL": "0.2",
         "ROLLCOURT_SEQ_BATCH_INTERVAL": "0.5",
     }
+    extra = ("--fault", fault) if fault is not None else ()
+    return sequencer_proc(data_dir, env=env, extra=extra).start()
+
+
+def _challenger(node: L1TestNode, data_dir: Path, rollup_id: bytes) -> Proc:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "challenger",
+        "--l1",
+        node.proc.url,
+        "--key",
+        CHALLENGER_KEY,
+        "--rollup-id",
+        rollup_id.hex(),
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--poll-interval",
+        "0.2",
+        "--log-level",
+        "info",
+    ]
+    return Proc(args, data_dir.parent / "challenger.log", f"http://127.0.0.1:{port}").start()
+
+
+def _deposits_and_transfer(
+    node: L1TestNode, proc: Proc, rollup_id: bytes
+) -> tuple[str, RollupConfig]:
+    """Alice's and Bob's deposits (accounts 0 and 1) and Alice's transfer to Bob, posted."""
     l1 = node.l1
-    proc = sequencer_proc(tmp_path / "seq", env=env).start()
+    config = RollupConfig(CHAIN_ID, rollup_id, 0, TEST, OPTIMISTIC)
+    l1.deposit(ALICE_L1.private_key, rollup_id, ALICE_L2.public_key, ALICE_DEPOSIT)
+    node.mine()  # one block each: Alice is account 0
+    l1.deposit(BOB_L1.private_key, rollup_id, BOB_L2.public_key, BOB_DEPOSIT)
+    node.mine_until(lambda: get(proc, "/v1/status")["deposits_credited"] == 2, "deposits credited")
+    transfer = post_tx(
+        proc, sign_transaction(Transfer(0, 1, TRANSFERRED, 0, 0), ALICE_L2.private_key, config)
+    )
+    node.mine_until(
+        lambda: get(proc, f"/v1/transactions/{transfer}")["status"] in ("safe", "final"),
+        "batch 0 safe",
+    )
+    return transfer, config
+
+
+def test_a_wrong_root_is_challenged_reverted_re_executed_and_finalized(
+    node: L1TestNode, tmp_path: Path
+) -> None:
+    l1 = node.l1
+    proc = _sequencer(node, tmp_path / "seq", fault="wrong-root inflate-balance")
     follower: Proc | None = None
+    challenger: Proc | None = None
     try:
         proc.wait_healthy()
         rollup_id = bytes.fromhex(get(proc, "/v1/status")["rollup_id"][2:])
-        config = RollupConfig(CHAIN_ID, rollup_id, 0, TEST, OPTIMISTIC)
         node.mine()  # the rollup's creation
         assert l1.find_rollup_cell(rollup_id).state.game_clock == GAME_CLOCK
         follower = follower_proc(tmp_path / "follower", node.proc.url, rollup_id).start()
         follower.wait_healthy()
+        challenger = _challenger(node, tmp_path / "challenger", rollup_id)
+        challenger.wait_healthy()
+        before = node.client.get_balance(l1.lock_of(derive_devnet_key(3).private_key))
 
-        # Batch 0: Alice's and Bob's deposits (accounts 0 and 1) and a transfer.
-        l1.deposit(ALICE_L1.private_key, rollup_id, ALICE_L2.public_key, ALICE_DEPOSIT)
-        node.mine()  # one block each: Alice is account 0
-        l1.deposit(BOB_L1.private_key, rollup_id, BOB_L2.public_key, BOB_DEPOSIT)
-        node.mine_until(
-            lambda: get(proc, "/v1/status")["deposits_credited"] == 2, "deposits credited"
-        )
-        transfer = post_tx(
-            proc, sign_transaction(Transfer(0, 1, TRANSFERRED, 0, 0), ALICE_L2.private_key, config)
-        )
-        node.mine_until(
-            lambda: get(proc, f"/v1/transactions/{transfer}")["status"] == "safe", "batch 0 safe"
-        )
-        # The deposits and the transfer may have been sealed in one batch or two.
+        transfer, _config = _deposits_and_transfer(node, proc, rollup_id)
+        # The faulty sequencer believes its inflated balances (each credit counted twice).
+        assert get(proc, "/v1/accounts/1")["balance"] == 2 * (BOB_DEPOSIT + TRANSFERRED)
         posted = get(proc, "/v1/batches")["batches"]
-        assert all(b["status"] == "safe" for b in posted)
-        assert (posted[0]["deposit_start"], posted[-1]["deposit_end"]) == (0, 2)
         first_posting = {b["l1_tx_hash"] for b in posted}
 
-        # A dishonest challenger disputes the honest batch; the silent proposer loses on time.
+        def won() -> bool:
+            return bool(get(challenger, "/v1/disputes")["stats"]["games_won"] >= 1)
+
+        node.mine_until(won, "the challenger's win", 12 * GAME_CLOCK)
+        disputes = get(challenger, "/v1/disputes")
+        assert disputes["stats"]["challenges"] == 1 and disputes["stats"]["one_steps"] == 1
+        events = get(challenger, "/v1/events")["events"]
+        assert [e["kind"] for e in reversed(events)][:1] == ["challenge"]
+        scan = l1.scan(rollup_id)
+        [revert] = scan.reverts
+        assert isinstance(revert.action, RevertBatches) and revert.action.batch_number == 0
+        consumed = tuple(h for hashes in revert.action.deposit_lists for h in hashes)
+        assert len(consumed) == 2 and revert.state.pending_forced == consumed
+        assert scan.finalizations == ()  # the wrong batch never became final
+        # The challenger's L1 balance grew by about the proposer's bond less the burn.
+        gained = node.client.get_balance(l1.lock_of(derive_devnet_key(3).private_key)) - before
+        assert gained > 250 * CKB - 1 * CKB
+
+        def final() -> bool:
+            batches = get(proc, "/v1/batches")["batches"]
+            return bool(batches) and all(
+                b["status"] == "final" and b["l1_tx_hash"] not in first_posting for b in batches
+            )
+
+        node.mine_until(final, "the batches re-posted and final", 4 * CHALLENGE + 20)
+        again = get(proc, "/v1/batches")["batches"]
+        assert (again[0]["deposit_start"], again[-1]["deposit_end"]) == (0, 2)
+        assert get(proc, f"/v1/transactions/{transfer}")["status"] == "final"
+        assert get(proc, "/v1/accounts/0")["balance"] == ALICE_DEPOSIT - TRANSFERRED
+        assert get(proc, "/v1/accounts/1")["balance"] == BOB_DEPOSIT + TRANSFERRED
+        log = proc.log_path.read_text(errors="replace")
+        assert "reverted by the L1" in log and "executing honestly from now on" in log
+        state = l1.find_rollup_cell(rollup_id).state
+        assert "0x" + state.state_root.hex() == again[-1]["new_root"]
+        assert state.next_final_batch == len(again) and state.pending_forced == ()
+
+        # The follower, from L1 alone, agrees with the re-posted batches.
+        tip = node.client.get_tip_block_number()
+
+        def followed() -> dict[str, Any] | None:
+            status = get(follower, "/v1/status")
+            return status if status["l1"]["processed_block"] >= tip else None
+
+        status = wait_until(followed, 60, 0.2, "the follower at the tip")
+        derivation = status["derivation"]
+        assert {r["l1_tx_hash"] for r in derivation["reverted"]} == first_posting
+        assert derivation["findings"] == 0
+        followed_batches = get(follower, "/v1/batches")["batches"]
+        assert [(b["derived_root"], b["status"]) for b in followed_batches] == [
+            (b["new_root"], "final") for b in again
+        ]
+    finally:
+        for process in (challenger, follower):
+            if process is not None:
+                process.stop()
+        proc.stop()
+
+
+def test_a_dishonest_challenger_loses_to_the_defending_sequencer(
+    node: L1TestNode, tmp_path: Path
+) -> None:
+    l1 = node.l1
+    proc = _sequencer(node, tmp_path / "seq")
+    try:
+        proc.wait_healthy()
+        rollup_id = bytes.fromhex(get(proc, "/v1/status")["rollup_id"][2:])
+        node.mine()
+        transfer, config = _deposits_and_transfer(node, proc, rollup_id)
+        posted = get(proc, "/v1/batches")["batches"]
+        proposer_lock = l1.lock_of(derive_devnet_key(7).private_key)
         liar = DisputePlayer(
             l1,
             rollup_id,
@@ -127,77 +242,34 @@ def test_a_reverted_batch_is_re_executed_re_posted_and_finalized(
             role=Side.CHALLENGER,
             dishonest=frozenset({0}),
         )
+        liar.poll_once()
+        assert liar.stats.challenges == 1
+        node.mine()
+        [game] = liar.dispute.list_games()
+        before = node.client.get_balance(proposer_lock)
 
-        def reverted() -> bool:
+        def lost() -> bool:
             liar.poll_once()
-            return bool(l1.scan(rollup_id).reverts)
+            return liar.stats.games_lost == 1
 
-        node.mine_until(reverted, "the challenger's revert of batch 0", 4 * GAME_CLOCK + 10)
-        assert liar.stats.challenges == 1 and liar.stats.timeouts_claimed == 1
-        scan = l1.scan(rollup_id)
-        [revert] = scan.reverts
-        assert isinstance(revert.action, RevertBatches) and revert.action.batch_number == 0
-        # Batch 0 and everything on it reverted: both deposits are pending again, at queue
-        # indices 0 and 1.
-        consumed = tuple(h for hashes in revert.action.deposit_lists for h in hashes)
-        assert len(revert.action.deposit_lists) == len(posted)
-        assert len(consumed) == 2 and revert.state.pending_forced == consumed
-        assert revert.state.next_deposit_index == 0 and revert.state.next_batch_number == 0
-        assert scan.valid_batches == () and scan.reverted_batches == scan.batches
-
-        # The sequencer re-executes from the L1's root (the deposits first), re-posts -- the
-        # first batch consuming the pending deposits -- and finalizes after the window.
-        def final() -> bool:
-            batches = get(proc, "/v1/batches")["batches"]
-            return bool(batches) and all(
-                b["status"] == "final" and b["l1_tx_hash"] not in first_posting for b in batches
-            )
-
-        node.mine_until(final, "the batches re-posted and final", 4 * CHALLENGE + 20)
-        again = get(proc, "/v1/batches")["batches"]
-        assert (again[0]["prev_root"], again[0]["deposit_start"]) == (posted[0]["prev_root"], 0)
-        assert again[0]["deposit_end"] == 2  # the pending deposits come first, all of them
-        assert again[-1]["new_root"] == posted[-1]["new_root"]  # same content, same result
-        assert get(proc, f"/v1/transactions/{transfer}")["status"] == "final"
-        assert get(proc, "/v1/accounts/0")["balance"] == ALICE_DEPOSIT - TRANSFERRED
-        assert get(proc, "/v1/accounts/1")["balance"] == BOB_DEPOSIT + TRANSFERRED
-        assert get(proc, "/v1/status")["deposits_credited"] == 2
-        state = l1.find_rollup_cell(rollup_id).state
-        assert (state.next_batch_number, state.next_final_batch, state.pending_forced) == (
-            len(again),
-            len(again),
-            (),
-        )
-        assert "0x" + state.state_root.hex() == posted[-1]["new_root"]
-        scan = l1.scan(rollup_id)
-        assert ["0x" + b.tx_hash.hex() for b in scan.valid_batches] == [
-            b["l1_tx_hash"] for b in again
-        ]
-        assert all(scan.is_final(b) for b in scan.valid_batches)
-        assert get(proc, "/v1/status")["health"] == "ok"
+        node.mine_until(lost, "the liar's loss", 12 * GAME_CLOCK)
+        assert l1.scan(rollup_id).reverts == ()
+        # The proposer got the liar's game cell less the burn (its own fees aside).
+        gained = node.client.get_balance(proposer_lock) - before
+        won = game.output.capacity - 250 * CKB
+        assert won - 5 * CKB < gained <= won
         log = proc.log_path.read_text(errors="replace")
-        assert "reverted by the L1" in log
+        assert "dispute on batch 0: one_step" in log
 
-        # The follower, from L1 alone, agrees.
-        tip = node.client.get_tip_block_number()
-
-        def followed() -> dict[str, Any] | None:
-            status = get(follower, "/v1/status")
-            if status["l1"]["processed_block"] < tip:
-                return None
-            return status  # type: ignore[no-any-return]
-
-        status = wait_until(followed, 60, 0.2, "the follower at the tip")
-        derivation = status["derivation"]
-        assert [r["number"] for r in derivation["reverted"]] == [b["number"] for b in posted]
-        assert {r["l1_tx_hash"] for r in derivation["reverted"]} == first_posting
-        assert derivation["batches"] == len(again) and derivation["findings"] == 0
-        followed_batches = get(follower, "/v1/batches")["batches"]
-        assert [(b["l1_tx_hash"], b["derived_root"], b["status"]) for b in followed_batches] == [
-            (b["l1_tx_hash"], b["new_root"], "final") for b in again
+        # The batch stands and becomes final once no game is open.
+        node.mine_until(
+            lambda: get(proc, f"/v1/transactions/{transfer}")["status"] == "final",
+            "the honest batch final",
+            4 * CHALLENGE + 20,
+        )
+        assert [b["l1_tx_hash"] for b in get(proc, "/v1/batches")["batches"]] == [
+            b["l1_tx_hash"] for b in posted
         ]
-        assert status["heads"]["final"]["batch"] == again[-1]["number"]
+        assert get(proc, "/v1/accounts/1")["balance"] == BOB_DEPOSIT + TRANSFERRED
     finally:
-        if follower is not None:
-            follower.stop()
         proc.stop()
