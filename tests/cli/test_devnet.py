@@ -106,8 +106,11 @@ def test_devnet_up_writes_devnet_json_stops_on_sigint_and_resumes(
     assert content["chain"]["preset"] == "test"
     assert content["chain"]["resumed"] is False
     # Every role is up and published: the sequencer with the rollup it deployed on L1, the
-    # follower deriving that rollup from L1, and the light client sampling the L1 node.
-    assert set(content["roles"]) == {"l1", "sequencer", "follower", "light"}
+    # follower deriving that rollup from L1, the challenger watching it, and the light client
+    # sampling the L1 node.
+    assert set(content["roles"]) == {"l1", "sequencer", "follower", "challenger", "light"}
+    disputes = httpx.get(content["roles"]["challenger"]["url"] + "/v1/disputes", timeout=10)
+    assert disputes.status_code == 200 and disputes.json()["games"] == []
     sequencer = content["roles"]["sequencer"]
     status = httpx.get(sequencer["url"] + "/v1/status", timeout=10).json()
     assert sequencer["rollup_id"] == status["rollup_id"]
@@ -235,10 +238,11 @@ def test_devnet_rejects_an_unknown_preset(tmp_path: Path) -> None:
 
 
 def _other_ports() -> tuple[str, ...]:
-    """Free ports for the sequencer, follower and light client, so tests never collide with a
-    devnet a developer runs on the default ports."""
+    """Free ports for the sequencer, follower, challenger and light client, so tests never
+    collide with a devnet a developer runs on the default ports."""
     return (
         "--sequencer-port", str(free_port()),
         "--follower-port", str(free_port()),
         "--light-port", str(free_port()),
+        "--challenger-port", str(free_port()),
     )  # fmt: skip

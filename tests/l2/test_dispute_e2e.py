@@ -376,3 +376,31 @@ def test_a_1024_record_batch_is_disputed_within_the_move_bound(
     )
     assert (reports[-1].lo, reports[-1].hi) == (700, 701)
     assert max(r.moves for r in reports) + 1 <= compute_max_moves(1024) == 12
+
+
+def test_a_restarted_challenger_resumes_the_game_from_its_data_dir(
+    node: L1Client, tmp_path: Path
+) -> None:
+    """The game lives in L1 cells and the derived states on disk: a new challenger process
+    (here: a new player on the same data dir) picks the game up where the old one left it."""
+    rollup = Rollup(node, tmp_path, TEST).deploy()
+    assert rollup.config is not None
+    rollup.post(rollup.transfers(3))
+    rollup.post(rollup.transfers(7), fault_at=4)
+    proposer = rollup.player(
+        PROPOSER.private_key,
+        Side.PROPOSER,
+        "proposer",
+        claimed=claimed_with_fault(rollup.config, 4),
+    )
+    first = rollup.player(CHALLENGERS[0].private_key, Side.CHALLENGER, "challenger")
+    play(rollup, [first, proposer], lambda: bool(first.get_disputes()) and first.stats.moves >= 1)
+    # The state after the honest batch 0 is persisted (the pre-state of the disputed batch).
+    assert len(list((tmp_path / "challenger" / "states").glob("*.bin"))) == 1
+    restarted = rollup.player(CHALLENGERS[0].private_key, Side.CHALLENGER, "challenger")
+    reports = play(
+        rollup, [restarted, proposer], lambda: rollup.rollup_state().next_batch_number == 1
+    )
+    assert restarted.stats.challenges == 0  # it did not open a second game
+    assert (reports[-1].lo, reports[-1].hi) == (4, 5)
+    assert restarted.stats.games_won == 1
