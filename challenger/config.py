@@ -17,7 +17,7 @@ from typing import Final
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from l1.devnet_keys import DEVNET_KEYS
+from sequencer.config import parse_private_key as parse_key
 
 __all__ = [
     "DEFAULT_L1_URL",
@@ -153,21 +153,10 @@ def parse_private_key(value: str) -> bytes:
     """``devnet:N`` (devnet key N, ``l1.devnet_keys``) or 32 bytes of hex.
 
     The messages never repeat the value: it is a secret."""
-    if value.startswith("devnet:"):
-        try:
-            index = int(value.removeprefix("devnet:"))
-        except ValueError:
-            raise ConfigError("bad devnet key: write devnet:N with N an integer") from None
-        if not 0 <= index < len(DEVNET_KEYS):
-            raise ConfigError(f"devnet key index {index} out of range 0..{len(DEVNET_KEYS) - 1}")
-        return DEVNET_KEYS[index].private_key
     try:
-        key = bytes.fromhex(value.removeprefix("0x"))
-    except ValueError:
-        raise ConfigError("key must be 32 bytes of hex or devnet:N") from None
-    if len(key) != 32:
-        raise ConfigError(f"key must be 32 bytes, got {len(key)}")
-    return key
+        return parse_key(value)
+    except ValueError as exc:  # the messages never repeat the value
+        raise ConfigError(str(exc)) from None
 
 
 def parse_rollup_id(value: str) -> bytes:

@@ -18,15 +18,13 @@ the loop never dies, since a missed move costs a bond.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -38,6 +36,7 @@ from l2.config import RollupConfig
 from l2.preset import get_preset
 from l2.profile import OPTIMISTIC
 from l2.state import Account, L2State, create_genesis_state
+from sequencer.crash import DataDirLock as SequencerDataDirLock
 
 __all__ = [
     "GAME_FIELDS",
@@ -118,40 +117,13 @@ class PlayerLike(Protocol):
 
 
 # ----------------------------------------------------------------------------- data-dir lock
-class DataDirLock:
-    """An exclusive ``flock`` on ``<data dir>/LOCK`` for the process's life: two challengers on
-    one data dir would race on the player's snapshots and double-spend the same funding cells.
-    The kernel drops the lock when the process dies, even by SIGKILL."""
+class DataDirLock(SequencerDataDirLock):
+    """An exclusive ``flock`` on ``<data dir>/LOCK`` for the process's life (the sequencer's
+    lock, with the challenger's name and error): two challengers on one data dir would race on
+    the player's snapshots and double-spend the same funding cells."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> DataDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise ChallengerStartupError(
-                f"another challenger (pid {holder}) holds {self.path}; "
-                "two challengers must never share a data dir"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
-        return self
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        super().__init__(path, role="challenger", error=ChallengerStartupError)
 
 
 # ----------------------------------------------------------------------------- the service

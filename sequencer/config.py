@@ -213,16 +213,16 @@ def parse_private_key(value: str) -> bytes:
         try:
             index = int(value.removeprefix("devnet:"))
         except ValueError:
-            raise ValueError(f"bad devnet key {value!r}: devnet:N with N an integer") from None
+            raise ValueError("bad devnet key: write devnet:N with N an integer") from None
         if not 0 <= index < len(DEVNET_KEYS):
             raise ValueError(f"devnet key index {index} out of range 0..{len(DEVNET_KEYS) - 1}")
         return DEVNET_KEYS[index].private_key
     try:
         key = bytes.fromhex(value.removeprefix("0x"))
     except ValueError:
-        raise ValueError("proposer_key must be hex or devnet:N") from None
+        raise ValueError("key must be 32 bytes of hex or devnet:N") from None
     if len(key) != 32:
-        raise ValueError(f"proposer_key must be 32 bytes, got {len(key)}")
+        raise ValueError(f"key must be 32 bytes, got {len(key)}")
     return key
 
 

@@ -34,8 +34,14 @@ class DataDirLock:
     on the same data dir or SQLite file refuses to start).  The kernel drops the lock when the
     process dies, even by SIGKILL, so a crash never leaves a stale lock behind."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, role: str = "sequencer", error: type[Exception] = StartupError
+    ) -> None:
         self.path = path
+        #: Who holds it, for the refusal message, and what that refusal raises (each service
+        #: has its own start-up error).
+        self.role = role
+        self.error = error
         self._file: IO[str] | None = None
 
     def acquire(self) -> DataDirLock:
@@ -47,9 +53,9 @@ class DataDirLock:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise StartupError(
-                f"another sequencer (pid {holder}) holds {self.path}; "
-                "two sequencers must never share a data dir or database"
+            raise self.error(
+                f"another {self.role} (pid {holder}) holds {self.path}; "
+                f"two {self.role}s must never share a data dir or database"
             ) from None
         handle.seek(0)
         handle.truncate()
