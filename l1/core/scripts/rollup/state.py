@@ -155,18 +155,23 @@ def compute_rollup_config(state: RollupState, rollup_id: bytes) -> RollupConfig:
         raise VerifierFailure(f"the rollup's L2 config is invalid: {exc}") from None
 
 
-def read_game_action(context: ScriptContext, index: int) -> GameAction:
-    """The action in ``WitnessArgs.input_type`` of game input ``index``."""
+def read_input_type(context: ScriptContext, index: int, what: str) -> bytes:
+    """``WitnessArgs.input_type`` of input ``index``: where rollup and game actions are named."""
     witnesses = context.tx.witnesses
     if index >= len(witnesses):
-        raise VerifierFailure(f"game input {index} has no witness naming its action")
+        raise VerifierFailure(f"the {what} input {index} has no witness naming its action")
     try:
         witness = WitnessArgs.deserialize(witnesses[index])
     except MoleculeError as exc:
         raise VerifierFailure(f"witness {index} is not a WitnessArgs: {exc}") from None
     if witness.input_type is None:
-        raise VerifierFailure(f"witness {index} input_type must name the game action")
-    return decode_game_action(witness.input_type)
+        raise VerifierFailure(f"witness {index} input_type must name the {what} action")
+    return witness.input_type
+
+
+def read_game_action(context: ScriptContext, index: int) -> GameAction:
+    """The action in ``WitnessArgs.input_type`` of game input ``index``."""
+    return decode_game_action(read_input_type(context, index, "game"))
 
 
 def _validate_rollup_lock(view: TxView, output: CellOutput, rollup_id: bytes) -> None:
@@ -720,16 +725,7 @@ def _create(context: ScriptContext, view: TxView, rollup_id: bytes) -> int:
 
 
 def _read_action(context: ScriptContext, index: int) -> RollupAction:
-    witnesses = context.tx.witnesses
-    if index >= len(witnesses):
-        raise VerifierFailure(f"the rollup input {index} has no witness naming its action")
-    try:
-        witness = WitnessArgs.deserialize(witnesses[index])
-    except MoleculeError as exc:
-        raise VerifierFailure(f"witness {index} is not a WitnessArgs: {exc}") from None
-    if witness.input_type is None:
-        raise VerifierFailure(f"witness {index} input_type must name the rollup action")
-    return decode_action(witness.input_type)
+    return decode_action(read_input_type(context, index, "rollup"))
 
 
 def _run(context: ScriptContext) -> int:
