@@ -443,6 +443,8 @@ class RollupL1:
     cell_deps: dict[str, CellDep] = field(default_factory=dict)
     _handles: dict[bytes, RollupHandle] = field(default_factory=dict)
     _spent: set[OutPoint] = field(default_factory=set)
+    #: Which of our transactions spent each out point in ``_spent`` (see ``_release_dropped``).
+    _spent_by: dict[OutPoint, bytes] = field(default_factory=dict)
     _tx_cache: dict[bytes, Transaction] = field(default_factory=dict)
     _kzg: Any = None
 
@@ -760,9 +762,21 @@ class RollupL1:
         )
 
     # ------------------------------------------------------------------ funding and sending
+    def _release_dropped(self) -> None:
+        """Forget the inputs of our transactions that are no longer in flight: committed ones
+        (their inputs are dead anyway) and ones the L1 dropped -- a reorg that invalidated them,
+        a pool eviction -- whose inputs are live again and must be spendable."""
+        for tx_hash in set(self._spent_by.values()):
+            if self.get_tx_status(tx_hash) in ("pending", "proposed"):
+                continue
+            for out_point in [o for o, h in self._spent_by.items() if h == tx_hash]:
+                del self._spent_by[out_point]
+                self._spent.discard(out_point)
+
     def _fund(self, private_key: bytes, needed: int) -> _Funding:
         """Plain cells of the key covering ``needed`` with no change or a change cell that
         holds at least its occupied capacity."""
+        self._release_dropped()
         lock = self.lock_of(private_key)
         min_change = compute_occupied_capacity(CellOutput(0, lock), b"")
         usable = [
@@ -840,7 +854,9 @@ class RollupL1:
             tx_hash = bytes.fromhex(result[2:])
         else:
             tx_hash = self.client.send_transaction(tx)
-        self._spent.update(i.previous_output for i in tx.raw.inputs)
+        for cell_input in tx.raw.inputs:
+            self._spent.add(cell_input.previous_output)
+            self._spent_by[cell_input.previous_output] = tx_hash
         return tx_hash
 
     def compute_sidecars(self, blobs: Sequence[bytes]) -> list[BlobSidecar]:

@@ -404,3 +404,62 @@ def test_a_restarted_challenger_resumes_the_game_from_its_data_dir(
     assert restarted.stats.challenges == 0  # it did not open a second game
     assert (reports[-1].lo, reports[-1].hi) == (4, 5)
     assert restarted.stats.games_won == 1
+
+
+def test_the_challenger_wins_across_an_l1_reorg_that_undid_its_challenge(
+    tmp_path: Path,
+) -> None:
+    """Two nodes: the players talk to ``a``; ``c`` goes dark after the wrong batch, ``a`` records
+    the challenge and the first moves, then ``c``'s longer chain wins the heal. The game's
+    transactions are undone (they return to ``a``'s pool, and a move whose header dep was
+    reorged out is dropped); the players, which re-read the game from the L1 every poll, carry
+    on and the challenger still wins."""
+    from tests.support.procs import wait_until
+
+    a_proc = l1_node(tmp_path / "a").start()
+    c_proc: Proc | None = None
+    try:
+        a_proc.wait_healthy()
+        a = L1Client(a_proc.url)
+        c_proc = l1_node(tmp_path / "c", peers=(a_proc.url,)).start()
+        c_proc.wait_healthy()
+        c = L1Client(c_proc.url)
+        a.generate_block()
+        rollup = Rollup(a, tmp_path, TEST).deploy()
+        assert rollup.config is not None
+        rollup.post(rollup.transfers(2))
+        rollup.post(rollup.transfers(7), fault_at=5)
+
+        def tip(client: L1Client) -> str:
+            return str(client.call("get_tip_header")["hash"])
+
+        wait_until(lambda: tip(a) == tip(c), 60, what="c in sync before the partition")
+        c.call("set_network_active", False)
+        challenger = rollup.player(CHALLENGERS[0].private_key, Side.CHALLENGER, "challenger")
+        proposer = rollup.player(
+            PROPOSER.private_key,
+            Side.PROPOSER,
+            "proposer",
+            claimed=claimed_with_fault(rollup.config, 5),
+        )
+        for _ in range(3):  # the challenge and a move or two, on a only
+            for player in (challenger, proposer):
+                player.poll_once()
+            a.generate_block()
+        assert challenger.stats.challenges == 1 and challenger.get_disputes()
+        for _ in range(8):
+            c.generate_block()
+        c.call("set_network_active", True)
+        c.call("add_node", a_proc.url, a_proc.url)
+        wait_until(lambda: tip(a) == tip(c), 60, what="a reorged onto c's chain")
+        assert challenger.dispute.list_games() == []  # the game's transactions were undone
+
+        play(rollup, [challenger, proposer], lambda: rollup.rollup_state().next_batch_number == 1)
+        assert challenger.stats.games_won == 1
+        assert rollup.rollup_state().state_root != bytes(32)
+        a.close()
+        c.close()
+    finally:
+        if c_proc is not None:
+            c_proc.stop()
+        a_proc.stop()
