@@ -462,6 +462,16 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
             "claimable": True,
         }
 
+    # ------------------------------------------------------------------ disputes
+    @app.get(
+        "/v1/disputes",
+        summary="Dispute games of the rollup as this sequencer's defender sees them",
+    )
+    def get_disputes() -> dict[str, Any]:
+        if seq.defender is None:
+            return {"games": [], "stats": None, "events": [], "last_error": None}
+        return seq.defender.to_json()
+
     # ------------------------------------------------------------------ status
     @app.get("/v1/status", summary="Soft, safe and final heads")
     def get_status() -> dict[str, Any]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from l2.client.bridge import RollupL1
 from l2.client.disputes import BatchEvidence
-from l2.client.player import DisputePlayer, PlayerEvent
+from l2.client.player import DisputePlayer, GameReport, PlayerEvent
 from l2.config import RollupConfig
 from l2.dispute import Side
 from l2.state import L2State
@@ -46,6 +48,9 @@ class Defender:
         self.interval = interval
         self.player: DisputePlayer | None = None
         self.events: list[PlayerEvent] = []
+        #: The live games of the rollup as of the last poll (``/v1/disputes`` serves this copy,
+        #: so the API never waits on the L1).
+        self.reports: list[GameReport] = []
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="defender", daemon=True)
@@ -86,7 +91,26 @@ class Defender:
             )
         self.events.extend(events)
         del self.events[:-200]
+        self.reports = self._get_player().get_disputes()
         return events
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``GET /v1/disputes`` shows: the games, this defender's totals and events."""
+        player = self.player
+        return {
+            "games": [asdict(report) for report in self.reports],
+            "stats": None if player is None else asdict(player.stats),
+            "events": [
+                {
+                    "kind": e.kind,
+                    "batch_number": e.batch_number,
+                    "tx_hash": None if e.tx_hash is None else "0x" + e.tx_hash.hex(),
+                    "detail": e.detail,
+                }
+                for e in reversed(self.events)
+            ],
+            "last_error": self.last_error,
+        }
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -128,6 +128,13 @@ def test_queue_bulk_batches_and_withdrawals(seq: Proc) -> None:
     tx = get(seq, f"/v1/transactions/{first['transactions'][0]}")
     assert tx["batch"] == {"number": first["number"], "position": 0, "status": "sealed"}
     assert tx["status"] == "soft"  # sealed, not on L1: still soft
+    # Without an L1 there is no dispute game and no defender.
+    assert get(seq, "/v1/disputes") == {
+        "games": [],
+        "stats": None,
+        "events": [],
+        "last_error": None,
+    }
 
 
 def _state(seq: Proc) -> tuple[Any, ...]:

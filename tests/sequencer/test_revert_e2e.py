@@ -260,6 +260,9 @@ def test_a_dishonest_challenger_loses_to_the_defending_sequencer(
         assert won - 5 * CKB < gained <= won
         log = proc.log_path.read_text(errors="replace")
         assert "dispute on batch 0: one_step" in log
+        defended = get(proc, "/v1/disputes")
+        assert defended["stats"]["one_steps"] == 1 and defended["stats"]["games_won"] == 1
+        assert "one_step" in [e["kind"] for e in defended["events"]]
 
         # The batch stands and becomes final once no game is open.
         node.mine_until(
