@@ -33,7 +33,7 @@ from l2.dispute import Side
 from l2.preset import SHANNONS_PER_CKB, TEST
 from l2.profile import OPTIMISTIC
 from l2.state import create_genesis_state
-from l2.tx import Transaction, Transfer, encode_record, sign_transaction
+from l2.tx import Transaction, Transfer, Withdraw, encode_record, sign_transaction
 from tests.sequencer.procs import L1TestNode, running_l1_node, sequencer_proc
 from tests.sequencer.test_follower_e2e import follower_proc
 from tests.support.procs import Proc, free_port, wait_until
@@ -50,6 +50,7 @@ PROPOSER = "devnet:7"
 ALICE_L1, BOB_L1, LIAR = DEVNET_KEYS[1], DEVNET_KEYS[2], DEVNET_KEYS[6]
 ALICE_L2, BOB_L2 = derive_devnet_key(500), derive_devnet_key(501)
 ALICE_DEPOSIT, BOB_DEPOSIT, TRANSFERRED = 1_000 * CKB, 400 * CKB, 100 * CKB
+WITHDRAWN = 150 * CKB
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +157,16 @@ def test_a_wrong_root_is_challenged_reverted_re_executed_and_finalized(
         challenger.wait_healthy()
         before = node.client.get_balance(l1.lock_of(derive_devnet_key(3).private_key))
 
-        transfer, _config = _deposits_and_transfer(node, proc, rollup_id)
+        transfer, config = _deposits_and_transfer(node, proc, rollup_id)
         # The faulty sequencer believes its inflated balances (each credit counted twice).
         assert get(proc, "/v1/accounts/1")["balance"] == 2 * (BOB_DEPOSIT + TRANSFERRED)
+        # Alice withdraws in a batch built on the wrong root: it will be reverted with it.
+        withdraw = Withdraw(0, WITHDRAWN, 0, 1, ALICE_L1.lock_args)
+        withdrawal = post_tx(proc, sign_transaction(withdraw, ALICE_L2.private_key, config))
+        node.mine_until(
+            lambda: get(proc, f"/v1/transactions/{withdrawal}")["status"] in ("safe", "final"),
+            "the withdrawal's batch on L1",
+        )
         posted = get(proc, "/v1/batches")["batches"]
         first_posting = {b["l1_tx_hash"] for b in posted}
 
@@ -190,10 +198,23 @@ def test_a_wrong_root_is_challenged_reverted_re_executed_and_finalized(
         again = get(proc, "/v1/batches")["batches"]
         assert (again[0]["deposit_start"], again[-1]["deposit_end"]) == (0, 2)
         assert get(proc, f"/v1/transactions/{transfer}")["status"] == "final"
-        assert get(proc, "/v1/accounts/0")["balance"] == ALICE_DEPOSIT - TRANSFERRED
+        assert get(proc, "/v1/accounts/0")["balance"] == ALICE_DEPOSIT - TRANSFERRED - WITHDRAWN
         assert get(proc, "/v1/accounts/1")["balance"] == BOB_DEPOSIT + TRANSFERRED
         log = proc.log_path.read_text(errors="replace")
         assert "reverted by the L1" in log and "executing honestly from now on" in log
+        # Withdrawal cells exist only for final batches: the reverted batches never had any, and
+        # Alice's withdrawal, re-executed into the re-posted batches, exists exactly once.
+        scan = l1.scan(rollup_id)
+        finalized = {f.batch.batch_hash for f in scan.finalizations if f.batch is not None}
+        assert len(finalized) == len(again) and scan.reverted_batches
+        assert all(
+            r.batch is None or r.batch.batch_hash not in finalized for r in scan.reverted_batches
+        )
+        [cell] = scan.withdrawals
+        assert (cell.args.owner_lock_args, cell.entry.amount if cell.entry else None) == (
+            ALICE_L1.lock_args,
+            WITHDRAWN,
+        )
         state = l1.find_rollup_cell(rollup_id).state
         assert "0x" + state.state_root.hex() == again[-1]["new_root"]
         assert state.next_final_batch == len(again) and state.pending_forced == ()
