@@ -131,7 +131,8 @@ class ChallengerConfig(BaseSettings):
         """The rollup id, read from the devnet file if that is how it was given."""
         if self.rollup_id is not None:
             return bytes.fromhex(self.rollup_id)
-        assert self.devnet_json is not None
+        if self.devnet_json is None:  # the model validator requires one of the two
+            raise ConfigError("give --rollup-id or --devnet-json")
         return read_devnet_rollup_id(self.devnet_json)
 
     def dishonest_batches(self) -> frozenset[int]:

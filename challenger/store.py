@@ -153,7 +153,8 @@ class EventStore:
                     )
                 )
                 key = result.inserted_primary_key
-                assert key is not None
+                if key is None:  # SQLAlchemy returns one for every single-row insert
+                    raise RuntimeError("the database returned no id for the inserted event")
                 stored.append(
                     StoredEvent(
                         int(key[0]), stamp, item.kind, item.batch_number, item.tx_hash, item.detail

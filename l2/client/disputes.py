@@ -18,10 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from l1.ckb.hashes import compute_script_hash
-from l1.ckb.json import quantity_from_json
 from l1.ckb.types import (
-    HASH_TYPE_TYPE,
     CellDep,
     CellInput,
     CellOutput,
@@ -207,35 +204,16 @@ class DisputeL1:
 
     l1: RollupL1
     rollup_id: bytes
-    _game_code_hash: bytes = b""
-    _game_dep: CellDep | None = None
     _settings: Any = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        scripts = self.l1.client.call("get_system_scripts")
-        if GAME_SCRIPT not in scripts:
-            raise LookupError(f"the node deploys no {GAME_SCRIPT!r} script")
-        info = scripts[GAME_SCRIPT]
-        self._game_code_hash = bytes.fromhex(info["code_hash"][2:])
-        out_point = info["cell_dep"]["out_point"]
-        self._game_dep = CellDep(
-            OutPoint(
-                bytes.fromhex(out_point["tx_hash"][2:]),
-                quantity_from_json(out_point["index"], "index", 32),
-            )
-        )
 
     # ------------------------------------------------------------------ scripts and reads
     @property
     def game_type(self) -> Script:
-        return Script(self._game_code_hash, HASH_TYPE_TYPE, self.rollup_id)
+        return self.l1.script(GAME_SCRIPT, self.rollup_id)
 
     def _deps(self, *extra: CellDep) -> tuple[CellDep, ...]:
-        assert self._game_dep is not None
-        deps = [*self.l1.all_deps]
-        if self._game_dep not in deps:
-            deps.append(self._game_dep)
-        return (*deps, *extra)
+        """The system code cells (``RollupL1.all_deps``, the game's included) and ``extra``."""
+        return (*self.l1.all_deps, *extra)
 
     def get_kzg_settings(self) -> Any:
         if self._settings is None:
@@ -544,9 +522,6 @@ class DisputeL1:
         """The side to move ran out of clock: its opponent wins."""
         winner = game.to_move.other
         return self.settle(payer_key, game, Timeout(), winner, deposits), winner
-
-    def is_lock_of(self, key: bytes, lock: Script) -> bool:
-        return compute_script_hash(self.l1.lock_of(key)) == compute_script_hash(lock)
 
 
 def get_timeout_height(game: GameCellView) -> int:

@@ -29,8 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from l1.ckb.hashes import compute_script_hash
 from l1.ckb.hashing import ckbhash
-from l1.core.scripts.rollup.layout import compute_burn
+from l1.core.scripts.rollup.layout import RollupState, compute_burn
 from l2.batch import BatchCommitment
 from l2.client.bridge import BatchCellView, RollupL1, derive_l1_deposits
 from l2.client.disputes import (
@@ -144,6 +145,9 @@ class DisputePlayer:
     #: after a revert re-posts the number).
     _lied: set[int] = field(default_factory=set)
     _tip: int = 0
+    _lock_hash: bytes = b""
+    #: The live batch and game cells the last poll read (what ``get_disputes`` reports).
+    _last_view: tuple[Sequence[BatchCellView], Sequence[GameCellView]] = ((), ())
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -260,10 +264,12 @@ class DisputePlayer:
         self._scan(tip)
         batches = self.dispute.list_batches()
         games = self.dispute.list_games()
+        state = self.dispute.get_rollup_state()
+        self._last_view = (batches, games)
         by_hash = {b.batch.batch_hash: b for b in batches}
         for batch in batches:
             self._get_evidence(batch)
-        self._account_for_ended_games(games, by_hash, events)
+        self._account_for_ended_games(games, by_hash, state, events)
         if self.role is Side.CHALLENGER:
             self._challenge_wrong_batches(batches, games, events)
         for game in games:
@@ -271,7 +277,7 @@ class DisputePlayer:
                 self._play(game, by_hash, events)
         keep = {b.batch.commitment.prev_root for b in batches}
         keep |= {b.batch.commitment.new_root for b in batches}
-        keep.add(self.dispute.get_rollup_state().state_root)
+        keep.add(state.state_root)
         self._prune_states(keep)
         live = {b.batch.batch_hash for b in batches}
         self._evidence = {h: e for h, e in self._evidence.items() if h in live}
@@ -279,7 +285,9 @@ class DisputePlayer:
         return events
 
     def _is_ours(self, game: GameCellView) -> bool:
-        return self.dispute.is_lock_of(self.key, game.cell.lock_of(self.role))
+        if not self._lock_hash:
+            self._lock_hash = self.l1.lock_hash_of(self.key)
+        return compute_script_hash(game.cell.lock_of(self.role)) == self._lock_hash
 
     def _due(self, out_point_key: bytes) -> bool:
         sent = self._sent.get(out_point_key)
@@ -384,11 +392,11 @@ class DisputePlayer:
         self,
         games: Sequence[GameCellView],
         by_hash: dict[bytes, BatchCellView],
+        state: RollupState,
         events: list[PlayerEvent],
     ) -> None:
         """Our games that disappeared since the last poll: who won."""
         live = {g.out_point.serialize() for g in games}
-        state = self.dispute.get_rollup_state()
         burn = compute_burn(state.bond, state.burn_permille)
         for key, game in list(self._watched.items()):
             if key in live:
@@ -414,10 +422,9 @@ class DisputePlayer:
     def get_disputes(self) -> list[GameReport]:
         """Every live game of the rollup (from the last poll's L1 view)."""
         reports = []
-        counts = {
-            b.batch.batch_hash: b.batch.commitment.tx_count for b in self.dispute.list_batches()
-        }
-        for game in self.dispute.list_games():
+        batches, games = self._last_view
+        counts = {b.batch.batch_hash: b.batch.commitment.tx_count for b in batches}
+        for game in games:
             state = game.game
             ours = self._is_ours(game)
             tx_count = counts.get(game.cell.batch_hash, state.hi)
