@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Node.js pieces of the prover (circomlib, circomlibjs, snarkjs, circom2), pinned by the lockfile.
+NODE_STAMP := prover/node_modules/.installed-$(shell cat prover/package-lock.json | sha1sum | cut -c1-12)
 
 .PHONY: install devnet test lint typecheck unit slow bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,prover]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+$(NODE_STAMP): prover/package-lock.json
+	npm ci --prefix prover --no-audit --no-fund --loglevel=error
+	rm -f prover/node_modules/.installed-* && touch $@
+
+install: $(STAMP) $(NODE_STAMP)
 
 ## Run the devnet (embedded default): a mining L1 node with prefunded devnet keys.
 devnet: install
