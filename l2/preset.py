@@ -7,6 +7,11 @@ parameter; it lives in ``l2.config.RollupConfig``, so the same preset serves man
 - ``test``: small batches so unit tests of limits are cheap.
 - ``devnet``: batches up to two blobs (the L1 devnet allows two blobs per transaction).
 - ``large``: a 2**24-account tree for measurements of deep-tree costs.
+- ``validity-test`` and ``validity-devnet``: what the validity-mode circuits are compiled for
+  (docs/validity.md §2).  A Groth16 circuit fixes the tree depth and the batch size, and its cost
+  grows with both, so these are small: depth 4 / 2 transactions for CI, depth 10 / 4 transactions
+  for ``rollcourt devnet up --mode validity``.  ``max_txs_per_batch`` *is* the circuit's batch
+  size (short batches are padded with no-op slots); one blob holds that many records easily.
 
 ``min_withdrawal_amount`` is 61 CKB everywhere: a withdrawal becomes an L1 cell locked by the
 recipient's secp256k1 lock, and such a cell occupies 8 + 32 + 1 + 20 = 61 bytes, so it must hold at
@@ -27,6 +32,8 @@ __all__ = [
     "PRESETS",
     "SHANNONS_PER_CKB",
     "TEST",
+    "VALIDITY_DEVNET",
+    "VALIDITY_TEST",
     "L2Preset",
     "get_preset",
 ]
@@ -86,7 +93,21 @@ LARGE: Final = L2Preset(
     max_blobs_per_batch=2,
     min_withdrawal_amount=61 * SHANNONS_PER_CKB,
 )
-PRESETS: Final = {p.name: p for p in (TEST, DEVNET, LARGE)}
+VALIDITY_TEST: Final = L2Preset(
+    name="validity-test",
+    tree_depth=4,
+    max_txs_per_batch=2,
+    max_blobs_per_batch=1,
+    min_withdrawal_amount=61 * SHANNONS_PER_CKB,
+)
+VALIDITY_DEVNET: Final = L2Preset(
+    name="validity-devnet",
+    tree_depth=10,
+    max_txs_per_batch=4,
+    max_blobs_per_batch=1,
+    min_withdrawal_amount=61 * SHANNONS_PER_CKB,
+)
+PRESETS: Final = {p.name: p for p in (TEST, DEVNET, LARGE, VALIDITY_TEST, VALIDITY_DEVNET)}
 
 
 def get_preset(name: str) -> L2Preset:

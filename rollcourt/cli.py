@@ -56,9 +56,11 @@ app = typer.Typer(
 keys_app = typer.Typer(help="secp256k1 keys for CKB's default lock.", no_args_is_help=True)
 l1_app = typer.Typer(help="Talk to an L1 node: balances, transfers, the tip.", no_args_is_help=True)
 devnet_app = typer.Typer(help="Run a local devnet.", no_args_is_help=True)
+prover_app = typer.Typer(help="Groth16 setup for validity rollups.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(l1_app, name="l1")
 app.add_typer(devnet_app, name="devnet")
+app.add_typer(prover_app, name="prover")
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -452,6 +454,75 @@ def devnet_up(
     if challenge_window is not None:
         options = replace(options, challenge_window=challenge_window)
     run_devnet(options, out)
+
+
+# ---------------------------------------------------------------------------- prover
+@prover_app.command("setup")
+@reports_errors
+def prover_setup(
+    preset: Annotated[
+        str, typer.Option("--preset", help="circuit preset: test or devnet (docs/validity.md)")
+    ] = "test",
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="the devnet data dir; artifacts go to <dir>/prover")
+    ] = DEFAULT_DATA_DIR,
+    zkey: Annotated[
+        Path | None,
+        typer.Option("--zkey", help="import this snarkjs ceremony zkey instead of a local setup"),
+    ] = None,
+) -> None:
+    """Compile the circuit and make its proving and verification keys (cached: a second run
+    with the same circuit does nothing).  The prover package (GPL-3.0) is loaded only here."""
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from prover.artifacts import run_setup
+    from prover.errors import ProverError
+    from prover.presets import PRESETS
+
+    if preset not in PRESETS:
+        raise InvalidArguments(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    if zkey is not None and not zkey.is_file():
+        raise InvalidArguments(f"--zkey {zkey}: no such file")
+    started = time.monotonic()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    ) as bar:
+        tasks: list[Any] = []
+
+        def on_stage(stage: str) -> None:
+            if tasks:
+                bar.update(tasks[-1], completed=1)
+            tasks.append(bar.add_task(stage, total=1))
+
+        try:
+            result = run_setup(PRESETS[preset].get_spec(), data_dir, zkey=zkey, progress=on_stage)
+        except ProverError as exc:
+            raise RollcourtError(str(exc)) from None
+        for task in tasks:
+            bar.update(task, completed=1)
+    artifacts = result.artifacts
+    manifest = artifacts.manifest
+    constraints = manifest.get("constraints") or {}
+    _rows(
+        [
+            ("circuit", f"{preset} ({artifacts.spec.template}{artifacts.spec.params})"),
+            ("artifacts", str(artifacts.directory)),
+            ("circuit hash", artifacts.circuit_hash),
+            ("verifying key hash", artifacts.verifying_key_hash),
+            ("constraints", str(constraints.get("total", "unknown"))),
+            ("setup", "cached (nothing to do)" if result.cache_hit else "new"),
+            ("elapsed", f"{time.monotonic() - started:.1f} s"),
+        ]
+    )
+    if artifacts.is_single_party:
+        _warn(
+            "single-party devnet setup — not for real value; import a ceremony zkey with "
+            "--zkey for anything real"
+        )
+    else:
+        out.print(f"setup: {manifest.get('setup_kind')}")
 
 
 # ---------------------------------------------------------------------------- l2

@@ -566,20 +566,21 @@ def rejects(
 def test_rollup_state_layout_round_trips_and_is_strict(bridge: Bridge) -> None:
     state = bridge.state
     data = state.encode()
-    assert len(data) == 163 and data[0] == 2
-    assert data[5:37] == state.proposer_lock_hash and data[115:147] == GENESIS_ROOT
+    assert len(data) == 195 and data[0] == 3
+    assert data[5:37] == state.proposer_lock_hash and data[147:179] == GENESIS_ROOT
+    assert data[99:131] == bytes(32) and not state.is_validity
     assert int.from_bytes(data[69:77], "little") == GAME_CLOCK
     assert int.from_bytes(data[77:79], "little") == BURN_PERMILLE
     assert RollupState.decode(data) == state
     forced = replace(state, pending_forced=(ckbhash(b"a"), ckbhash(b"b")))
     assert RollupState.decode(forced.encode()) == forced
-    with pytest.raises(InvalidRollupEncoding, match="2 pending deposits is 227 bytes"):
+    with pytest.raises(InvalidRollupEncoding, match="2 pending deposits is 259 bytes"):
         RollupState.decode(forced.encode()[:-1])
-    with pytest.raises(InvalidRollupEncoding, match="unknown rollup state version 1"):
-        RollupState.decode(b"\x01" + data[1:])
+    with pytest.raises(InvalidRollupEncoding, match="unknown rollup state version 2"):
+        RollupState.decode(b"\x02" + data[1:])
     with pytest.raises(InvalidRollupEncoding, match="unknown L2 preset"):
         RollupState.decode(data[:83] + b"nope".ljust(16, b"\x00") + data[99:])
-    too_many = data[:159] + (65_537).to_bytes(4, "little")
+    too_many = data[:191] + (65_537).to_bytes(4, "little")
     with pytest.raises(InvalidRollupEncoding, match="65537 pending deposits, more than 65536"):
         RollupState.decode(too_many)
     with pytest.raises(InvalidRollupEncoding, match=r"burn permille must be in 0\.\.1000"):
@@ -616,7 +617,7 @@ def test_action_encoding_round_trips_and_is_strict() -> None:
     for bad, message in [
         (b"", "empty rollup action"),
         (b"\x00", "unknown rollup action tag 0"),
-        (b"\x06", "unknown rollup action tag 6"),
+        (b"\x07", "unknown rollup action tag 7"),
         (b"\x01" + bytes(35), "32-byte accounts root and a u32"),
         (b"\x04\x01\x00\x00\x00", "must be 21 bytes"),
         (b"\x02\x00", "no payload"),

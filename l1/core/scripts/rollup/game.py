@@ -152,6 +152,11 @@ def _paid_to(view: TxView, lock_hash: bytes) -> int:
 def _challenge(view: TxView, rollup_id: bytes, index: int) -> int:
     context = view.context
     state = _rollup_dep(view, rollup_id, "a challenge")
+    if state.is_validity:
+        raise VerifierFailure(
+            "a validity rollup has no dispute game: its batches are proven (SubmitProvenBatch) "
+            "and final at once, there is nothing to challenge"
+        )
     output = context.tx.raw.outputs[index]
     data = context.tx.raw.outputs_data[index]
     if output.lock.args != rollup_id or view.code_of(output.lock) != ROLLUP_CUSTODIAN_LOCK_CODE:

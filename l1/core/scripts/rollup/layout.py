@@ -1,5 +1,5 @@
-"""Byte layouts of the optimistic rollup's L1 cells and actions (docs/rollup-on-l1.md;
-docs/disputes.md §2-§3).
+"""Byte layouts of the rollup's L1 cells and actions (docs/rollup-on-l1.md; docs/disputes.md
+§2-§3; docs/validity.md §5).
 
 Everything here is a fixed, little-endian layout with a strict decoder: exactly one byte string
 decodes to each value, so two parties never disagree on what a cell says. Decoding failures raise
@@ -18,7 +18,7 @@ from typing import Final
 from l1.ckb.cbmt import cbmt_root
 from l1.ckb.hashing import ckbhash
 from l1.ckb.molecule import MoleculeError
-from l1.ckb.types import HASH_TYPE_DATA, ZERO_HASH, OutPoint, Script
+from l1.ckb.types import HASH_TYPE_DATA, OUT_POINT_SIZE, ZERO_HASH, OutPoint, Script
 from l1.core.scripts.base import VerifierFailure
 from l2 import dispute
 from l2.batch import BatchCommitment
@@ -31,6 +31,7 @@ __all__ = [
     "ACTION_FORCE_DEPOSIT",
     "ACTION_REVERT_BATCHES",
     "ACTION_SUBMIT_BATCH",
+    "ACTION_SUBMIT_PROVEN_BATCH",
     "BATCH_CELL_FIXED_SIZE",
     "BURN_LOCK",
     "DEPOSIT_ARGS_SIZE",
@@ -45,6 +46,8 @@ __all__ = [
     "MAX_PENDING_FORCED_DEPOSITS",
     "MAX_SINCE_VALUE",
     "NO_TURN_START",
+    "OPTIMISTIC_VERIFYING_KEY_HASH",
+    "PROOF_SIZE",
     "ROLLUP_BATCH_CODE",
     "ROLLUP_CUSTODIAN_LOCK_CODE",
     "ROLLUP_DEPOSIT_LOCK_CODE",
@@ -53,6 +56,7 @@ __all__ = [
     "ROLLUP_STATE_FIXED_SIZE",
     "ROLLUP_STATE_VERSION",
     "ROLLUP_WITHDRAWAL_LOCK_CODE",
+    "VALIDITY_PRESET_PREFIX",
     "WITHDRAWAL_ARGS_SIZE",
     "Abandon",
     "BatchCell",
@@ -69,6 +73,7 @@ __all__ = [
     "RollupAction",
     "RollupState",
     "SubmitBatch",
+    "SubmitProvenBatch",
     "Timeout",
     "WithdrawalArgs",
     "WithdrawalEntry",
@@ -93,10 +98,18 @@ ROLLUP_GAME_CODE: Final = b"rollcourt-native-verifier:rollup_game:v1"
 #: (the same lock as the genesis system cells').
 BURN_LOCK: Final = Script(ZERO_HASH, HASH_TYPE_DATA, b"")
 
-ROLLUP_STATE_VERSION: Final = 2
+ROLLUP_STATE_VERSION: Final = 3
 PRESET_NAME_SIZE: Final = 16
 #: Bytes before the pending deposit hashes (see ``RollupState``).
-ROLLUP_STATE_FIXED_SIZE: Final = 163
+ROLLUP_STATE_FIXED_SIZE: Final = 195
+#: ``RollupState.verifying_key_hash`` of an optimistic rollup (no verification key).
+OPTIMISTIC_VERIFYING_KEY_HASH: Final = ZERO_HASH
+#: L2 presets a validity rollup may run start with this (docs/validity.md §2: the preset must
+#: match the circuit its verification key belongs to).
+VALIDITY_PRESET_PREFIX: Final = "validity-"
+#: A Groth16 proof on the wire: ``l1.core.groth16.encode_proof`` (EIP-197 points: A in G1,
+#: B in G2, C in G1 = 64 + 128 + 64 bytes).
+PROOF_SIZE: Final = 256
 #: Windows are proven with a ``since`` value, which has 56 bits (RFC 0017).
 MAX_SINCE_VALUE: Final = (1 << 56) - 1
 #: Bound on the pending list that ForceDeposit may grow it to, so a batch can always absorb all
@@ -121,6 +134,7 @@ ACTION_FORCE_DEPOSIT: Final = 2
 ACTION_ESCAPE_HATCH: Final = 3
 ACTION_FINALIZE_BATCH: Final = 4
 ACTION_REVERT_BATCHES: Final = 5
+ACTION_SUBMIT_PROVEN_BATCH: Final = 6
 GAME_ACTION_MOVE: Final = 1
 GAME_ACTION_TIMEOUT: Final = 2
 GAME_ACTION_ONE_STEP: Final = 3
@@ -178,9 +192,9 @@ def compute_burn(bond: int, burn_permille: int) -> int:
 # ----------------------------------------------------------------------------- rollup state
 @dataclass(frozen=True, slots=True)
 class RollupState:
-    """The data of the rollup cell. Layout (version 2, little-endian, 163 + 32·n bytes)::
+    """The data of the rollup cell. Layout (version 3, little-endian, 195 + 32·n bytes)::
 
-        0    1   version = 2
+        0    1   version = 3
         1    4   chain_id u32                    ┐
         5   32   proposer_lock_hash              │ config: set at creation; only the
         37   8   bond u64 (shannons)             │ proposer changes (EscapeHatch)
@@ -190,14 +204,23 @@ class RollupState:
         69   8   game_clock u64 (blocks)         │
         77   2   burn_permille u16 (0..1000)     │
         79   4   fee_account u32 (L2 account)    │
-        83  16   l2 preset name, ASCII, 0-padded ┘
-        99   8   next_batch_number u64           ┐
-        107  8   next_final_batch u64            │ progress: moved by the actions
-        115 32   state_root                      │
-        147  4   next_deposit_index u32          │
-        151  8   idle_blocks u64                 │
-        159  4   pending count u32 (<= 65,536)   │
-        163 32n  pending deposit hashes          ┘
+        83  16   l2 preset name, ASCII, 0-padded │
+        99  32   verifying_key_hash              ┘
+        131  8   next_batch_number u64           ┐
+        139  8   next_final_batch u64            │ progress: moved by the actions
+        147 32   state_root                      │
+        179  4   next_deposit_index u32          │
+        183  8   idle_blocks u64                 │
+        191  4   pending count u32 (<= 65,536)   │
+        195 32n  pending deposit hashes          ┘
+
+    ``verifying_key_hash`` picks the rollup's mode once and for all: 32 zero bytes is an
+    optimistic rollup (batches are challenged in dispute games, profile ``optimistic``);
+    anything else is a validity rollup (docs/validity.md) whose Groth16 verification key is the
+    data of a cell whose ckbhash data hash this is -- stored as a hash so the rollup cell stays
+    small and the key is read only by SubmitProvenBatch, as a cell dep; such a rollup runs the
+    ``validity`` profile and a ``validity-*`` L2 preset. It is the last dataclass field (with a
+    default) only so that every optimistic constructor keeps working.
 
     ``next_batch_number``, ``next_final_batch`` and ``next_deposit_index`` are the *next* ones
     (every batch below ``next_final_batch`` is final); ``state_root`` is the L2 root after the
@@ -224,6 +247,12 @@ class RollupState:
     next_deposit_index: int
     idle_blocks: int
     pending_forced: tuple[bytes, ...] = ()
+    verifying_key_hash: bytes = OPTIMISTIC_VERIFYING_KEY_HASH
+
+    @property
+    def is_validity(self) -> bool:
+        """A validity rollup (a non-zero ``verifying_key_hash``): batches come with a proof."""
+        return self.verifying_key_hash != OPTIMISTIC_VERIFYING_KEY_HASH
 
     def __post_init__(self) -> None:
         _check_uint(self.chain_id, 32, "chain id")
@@ -246,6 +275,7 @@ class RollupState:
             raise InvalidRollupEncoding(
                 f"unknown L2 preset {self.l2_preset!r}; known: {sorted(PRESETS)}"
             )
+        _check_hash(self.verifying_key_hash, "verifying key hash")
         _check_uint(self.next_batch_number, 64, "next batch number")
         _check_uint(self.next_final_batch, 64, "next final batch")
         _check_hash(self.state_root, "state root")
@@ -275,6 +305,7 @@ class RollupState:
                 self.burn_permille.to_bytes(2, "little"),
                 self.fee_account.to_bytes(4, "little"),
                 name + bytes(PRESET_NAME_SIZE - len(name)),
+                self.verifying_key_hash,
                 self.next_batch_number.to_bytes(8, "little"),
                 self.next_final_batch.to_bytes(8, "little"),
                 self.state_root,
@@ -294,7 +325,7 @@ class RollupState:
             )
         if data[0] != ROLLUP_STATE_VERSION:
             raise InvalidRollupEncoding(f"unknown rollup state version {data[0]}")
-        count = _u(data, 159, 4)
+        count = _u(data, 191, 4)
         if count > MAX_PENDING_DEPOSITS:
             raise InvalidRollupEncoding(
                 f"{count} pending deposits, more than {MAX_PENDING_DEPOSITS}"
@@ -319,15 +350,16 @@ class RollupState:
             burn_permille=_u(data, 77, 2),
             fee_account=_u(data, 79, 4),
             l2_preset=name.decode("ascii"),
-            next_batch_number=_u(data, 99, 8),
-            next_final_batch=_u(data, 107, 8),
-            state_root=data[115:147],
-            next_deposit_index=_u(data, 147, 4),
-            idle_blocks=_u(data, 151, 8),
+            next_batch_number=_u(data, 131, 8),
+            next_final_batch=_u(data, 139, 8),
+            state_root=data[147:179],
+            next_deposit_index=_u(data, 179, 4),
+            idle_blocks=_u(data, 183, 8),
             pending_forced=tuple(
                 data[ROLLUP_STATE_FIXED_SIZE + 32 * i : ROLLUP_STATE_FIXED_SIZE + 32 * (i + 1)]
                 for i in range(count)
             ),
+            verifying_key_hash=data[99:131],
         )
 
     def config_part(self) -> tuple[object, ...]:
@@ -342,6 +374,7 @@ class RollupState:
             self.burn_permille,
             self.fee_account,
             self.l2_preset,
+            self.verifying_key_hash,
         )
 
 
@@ -541,6 +574,19 @@ class DepositArgs:
             )
         return cls(args[0:32], args[32:65], args[65:85], _u(args, 85, 8))
 
+    def l2_public_key(self, key_size: int) -> bytes:
+        """The L2 key the deposit names, for a profile whose keys are ``key_size`` bytes: the
+        first ``key_size`` bytes of the 33-byte slot, the rest zero padding (as in a deposit
+        record, ``l2.tx``): 33-byte secp256k1 keys fill it, 32-byte BabyJubJub keys leave one
+        zero byte. Non-zero padding raises ``InvalidRollupEncoding``, so one deposit names one
+        key and hashes one way (``compute_deposit_hash`` takes this key)."""
+        if any(self.public_key[key_size:]):
+            raise InvalidRollupEncoding(
+                f"a {key_size}-byte L2 public key leaves the rest of the deposit's 33-byte key "
+                "slot zero"
+            )
+        return self.public_key[:key_size]
+
 
 @dataclass(frozen=True, slots=True)
 class WithdrawalArgs:
@@ -652,7 +698,52 @@ class RevertBatches:
                 _check_hash(item, "reverted deposit hash")
 
 
-RollupAction = SubmitBatch | ForceDeposit | EscapeHatch | FinalizeBatch | RevertBatches
+@dataclass(frozen=True, slots=True)
+class SubmitProvenBatch:
+    """Tag 6: a validity rollup's batch with its Groth16 proof (docs/validity.md §5)::
+
+        new accounts root [32] ‖ new next account index u32 ‖
+        u32 L ‖ L bytes BatchCommitment.serialize() ‖
+        u32 d ‖ d × deposit out point [36] ‖
+        u32 w ‖ w × withdrawal entry (from u32 ‖ nonce u32 ‖ amount u64) ‖
+        proof [256] (``l1.core.groth16.encode_proof``), the rest of the witness
+
+    There is no batch cell, so the commitment travels in the action. Pending deposits are
+    stored only as hashes, so the action names every consumed deposit's out point, in queue
+    order, for the L1 to match each deposit record against its deposit. The withdrawal
+    entries name the withdrawal cells the transaction creates, in output order (as
+    FinalizeBatch). The proof's length is checked by the handler (a clear rejection, not an
+    undecodable witness)."""
+
+    new_accounts_root: bytes
+    new_next_account_index: int
+    commitment: BatchCommitment
+    deposit_out_points: tuple[OutPoint, ...] = ()
+    withdrawals: tuple[WithdrawalEntry, ...] = ()
+    proof: bytes = bytes(PROOF_SIZE)
+
+    def __post_init__(self) -> None:
+        _check_hash(self.new_accounts_root, "new accounts root")
+        _check_uint(self.new_next_account_index, 32, "new next account index")
+        if not isinstance(self.commitment, BatchCommitment):
+            raise InvalidRollupEncoding("SubmitProvenBatch commitment must be a BatchCommitment")
+        if not isinstance(self.deposit_out_points, tuple) or not all(
+            isinstance(o, OutPoint) for o in self.deposit_out_points
+        ):
+            raise InvalidRollupEncoding("SubmitProvenBatch deposit out points must be a tuple")
+        _check_uint(len(self.deposit_out_points), 32, "deposit out point count")
+        if not isinstance(self.withdrawals, tuple) or not all(
+            isinstance(e, WithdrawalEntry) for e in self.withdrawals
+        ):
+            raise InvalidRollupEncoding("SubmitProvenBatch withdrawals must be a tuple of entries")
+        _check_uint(len(self.withdrawals), 32, "withdrawal count")
+        if not isinstance(self.proof, bytes):
+            raise InvalidRollupEncoding("SubmitProvenBatch proof must be bytes")
+
+
+RollupAction = (
+    SubmitBatch | ForceDeposit | EscapeHatch | FinalizeBatch | RevertBatches | SubmitProvenBatch
+)
 
 
 def _encode_entries(entries: tuple[WithdrawalEntry, ...]) -> bytes:
@@ -678,6 +769,21 @@ def encode_action(action: RollupAction) -> bytes:
         return bytes([ACTION_ESCAPE_HATCH]) + action.new_proposer_lock_hash
     if isinstance(action, FinalizeBatch):
         return bytes([ACTION_FINALIZE_BATCH]) + _encode_entries(action.withdrawals)
+    if isinstance(action, SubmitProvenBatch):
+        commitment = action.commitment.serialize()
+        return b"".join(
+            [
+                bytes([ACTION_SUBMIT_PROVEN_BATCH]),
+                action.new_accounts_root,
+                action.new_next_account_index.to_bytes(4, "little"),
+                len(commitment).to_bytes(4, "little"),
+                commitment,
+                len(action.deposit_out_points).to_bytes(4, "little"),
+                *(o.serialize() for o in action.deposit_out_points),
+                _encode_entries(action.withdrawals),
+                action.proof,
+            ]
+        )
     return (
         bytes([ACTION_REVERT_BATCHES])
         + action.batch_number.to_bytes(8, "little")
@@ -705,6 +811,46 @@ def _decode_entries(payload: bytes, what: str) -> tuple[WithdrawalEntry, ...]:
     return tuple(entries)
 
 
+def _decode_proven_batch(payload: bytes) -> SubmitProvenBatch:
+    what = "SubmitProvenBatch action"
+    if len(payload) < 40:
+        raise InvalidRollupEncoding(
+            f"{what} starts with a 32-byte accounts root, a u32 account index and a u32 "
+            "commitment length"
+        )
+    size = _u(payload, 36, 4)
+    at = 40 + size
+    if len(payload) < at + 4:
+        raise InvalidRollupEncoding(f"{what}: a {size}-byte commitment and a u32 deposit count")
+    try:
+        commitment = BatchCommitment.deserialize(payload[40:at])
+    except InvalidCommitmentEncoding as exc:
+        raise InvalidRollupEncoding(f"{what} commitment: {exc}") from None
+    count = _u(payload, at, 4)
+    out_points_end = at + 4 + OUT_POINT_SIZE * count
+    if len(payload) < out_points_end + 4:
+        raise InvalidRollupEncoding(
+            f"{what}: {count} deposit out point(s) and a u32 withdrawal count are truncated"
+        )
+    out_points = tuple(
+        OutPoint.deserialize(payload[at + 4 + OUT_POINT_SIZE * i : at + 40 + OUT_POINT_SIZE * i])
+        for i in range(count)
+    )
+    withdrawals = _u(payload, out_points_end, 4)
+    entries_end = out_points_end + 4 + _WITHDRAWAL_ENTRY_SIZE * withdrawals
+    if len(payload) < entries_end:
+        raise InvalidRollupEncoding(f"{what}: {withdrawals} withdrawal entries are truncated")
+    entries = _decode_entries(payload[out_points_end:entries_end], "SubmitProvenBatch")
+    return SubmitProvenBatch(
+        payload[:32],
+        _u(payload, 32, 4),
+        commitment,
+        out_points,
+        entries,
+        payload[entries_end:],
+    )
+
+
 def _decode_deposit_lists(payload: bytes) -> tuple[tuple[bytes, ...], ...]:
     lists: list[tuple[bytes, ...]] = []
     at = 0
@@ -725,7 +871,7 @@ def _decode_deposit_lists(payload: bytes) -> tuple[tuple[bytes, ...], ...]:
 
 
 def decode_action(data: bytes) -> RollupAction:
-    """Strict inverse of ``encode_action``; tags 0 and 6..255 are unknown."""
+    """Strict inverse of ``encode_action``; tags 0 and 7..255 are unknown."""
     if not data:
         raise InvalidRollupEncoding("empty rollup action")
     tag, payload = data[0], data[1:]
@@ -749,6 +895,8 @@ def decode_action(data: bytes) -> RollupAction:
         if len(payload) < 8:
             raise InvalidRollupEncoding("RevertBatches action needs a u64 batch number")
         return RevertBatches(_u(payload, 0, 8), _decode_deposit_lists(payload[8:]))
+    if tag == ACTION_SUBMIT_PROVEN_BATCH:
+        return _decode_proven_batch(payload)
     raise InvalidRollupEncoding(f"unknown rollup action tag {tag}")
 
 

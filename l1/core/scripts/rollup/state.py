@@ -9,6 +9,12 @@ whole transaction for that action: every deposit, custodian, batch and game cell
 consumed, every batch, custodian and withdrawal cell created. The L1 never runs the L2 STF: it
 checks what it can see (authorization, chaining, data availability, money) and leaves the new
 root to the dispute game (``l1.core.scripts.rollup.game``), whose result RevertBatches applies.
+
+A *validity* rollup (non-zero ``RollupState.verifying_key_hash``, docs/validity.md) replaces the
+game with a Groth16 proof: SubmitProvenBatch makes the same submission checks, reads the records
+from the blobs, ties deposit and withdraw records to L1 cells, verifies the proof over the
+``batch_input`` it recomputes, and the batch is final at once. Such a rollup refuses the
+optimistic-only actions (SubmitBatch, FinalizeBatch, RevertBatches; challenges in ``game``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,14 @@ from l1.ckb.molecule import MoleculeError
 from l1.ckb.types import CellOutput, WitnessArgs
 from l1.core.capacity import compute_occupied_capacity
 from l1.core.cells import CellMeta
+from l1.core.groth16 import (
+    Groth16Error,
+    VerifyingKey,
+    compute_verification_cycles,
+    decode_proof,
+    decode_verifying_key,
+    validate_proof,
+)
 from l1.core.scripts.base import NativeVerifier, ScriptContext, VerifierFailure
 from l1.core.scripts.rollup.common import TxView, decode_relative_blocks
 from l1.core.scripts.rollup.layout import (
@@ -28,11 +42,13 @@ from l1.core.scripts.rollup.layout import (
     MAX_PENDING_DEPOSITS,
     MAX_PENDING_FORCED_DEPOSITS,
     MAX_SINCE_VALUE,
+    PROOF_SIZE,
     ROLLUP_BATCH_CODE,
     ROLLUP_CUSTODIAN_LOCK_CODE,
     ROLLUP_DEPOSIT_LOCK_CODE,
     ROLLUP_GAME_CODE,
     ROLLUP_WITHDRAWAL_LOCK_CODE,
+    VALIDITY_PRESET_PREFIX,
     Abandon,
     BatchCell,
     DepositArgs,
@@ -41,11 +57,14 @@ from l1.core.scripts.rollup.layout import (
     ForceDeposit,
     GameAction,
     GameCell,
+    InvalidRollupEncoding,
     RevertBatches,
     RollupAction,
     RollupState,
     SubmitBatch,
+    SubmitProvenBatch,
     WithdrawalArgs,
+    WithdrawalEntry,
     compute_burn,
     compute_deposit_hash,
     compute_deposits_root,
@@ -53,22 +72,31 @@ from l1.core.scripts.rollup.layout import (
     decode_game_action,
 )
 from l1.core.scripts.type_id import compute_type_id_args
-from l2.batch import RECORDS_PER_BLOB, compute_withdrawals_root
+from l2.batch import RECORDS_PER_BLOB, BatchCommitment, compute_withdrawals_root, get_batch_records
 from l2.config import RollupConfig
 from l2.dispute import ZERO_HASH
-from l2.errors import FieldOutOfRange, InvalidPublicKey
+from l2.errors import (
+    FieldOutOfRange,
+    InvalidPublicKey,
+    InvalidRecord,
+    L2Error,
+    MalformedBatchData,
+)
 from l2.preset import get_preset
-from l2.profile import OPTIMISTIC
+from l2.profile import OPTIMISTIC, VALIDITY, Profile
 from l2.state import compute_state_root
-from l2.tx import Withdrawal
+from l2.tx import Deposit, Transaction, Withdraw, Withdrawal, decode_record
+from l2.validity import compute_batch_input
 
 __all__ = [
     "ROLLUP_STATE",
     "ROLLUP_STATE_BASE_CYCLES",
     "ROLLUP_STATE_BATCH_CYCLES",
     "ROLLUP_STATE_DEPOSIT_CYCLES",
+    "ROLLUP_STATE_RECORD_CYCLES",
     "ROLLUP_STATE_WITHDRAWAL_CYCLES",
     "compute_rollup_config",
+    "get_rollup_profile",
     "read_game_action",
 ]
 
@@ -83,6 +111,10 @@ ROLLUP_STATE_DEPOSIT_CYCLES: Final = 150_000
 ROLLUP_STATE_WITHDRAWAL_CYCLES: Final = 20_000
 #: Per batch or game cell decoded (a commitment hash, a script hash).
 ROLLUP_STATE_BATCH_CYCLES: Final = 50_000
+#: Per record of a proven batch: reading four field elements from the blob, decoding the
+#: record, and its step of the records hash of ``batch_input`` (one Poseidon of five inputs,
+#: a few hundred field multiplications: ~300 k cycles in CKB-VM with 256-bit arithmetic).
+ROLLUP_STATE_RECORD_CYCLES: Final = 300_000
 
 
 @dataclass(slots=True)
@@ -144,12 +176,24 @@ def _classify(
     return cells
 
 
+def get_rollup_profile(state: RollupState) -> Profile:
+    """The L2 profile the rollup runs, fixed by its mode: ``OPTIMISTIC`` for a zero
+    ``verifying_key_hash``, ``VALIDITY`` (Poseidon, EdDSA over BabyJubJub: what the circuit
+    proves) otherwise. Every key check and counted root of the rollup uses it."""
+    return VALIDITY if state.is_validity else OPTIMISTIC
+
+
 def compute_rollup_config(state: RollupState, rollup_id: bytes) -> RollupConfig:
     """The L2 config the rollup runs: ``RollupConfig(chain_id, rollup_id, fee_account,
-    get_preset(l2_preset), OPTIMISTIC)`` (the one-step proof runs the STF under it)."""
+    get_preset(l2_preset), get_rollup_profile(state))`` (the one-step proof runs the STF under
+    it; a validity proof's public input binds it)."""
     try:
         return RollupConfig(
-            state.chain_id, rollup_id, state.fee_account, get_preset(state.l2_preset), OPTIMISTIC
+            state.chain_id,
+            rollup_id,
+            state.fee_account,
+            get_preset(state.l2_preset),
+            get_rollup_profile(state),
         )
     except FieldOutOfRange as exc:
         raise VerifierFailure(f"the rollup's L2 config is invalid: {exc}") from None
@@ -184,17 +228,30 @@ def _validate_rollup_lock(view: TxView, output: CellOutput, rollup_id: bytes) ->
         )
 
 
-def _validate_public_keys(cells: _RollupCells) -> None:
+def _validate_public_keys(cells: _RollupCells, profile: Profile) -> None:
     """A deposit to a key the L2 refuses could never be consumed and, deposits being ordered,
     would stall the queue (docs/protocol.md §11): such a deposit is never absorbed; its owner
-    refunds it after the cancel timeout."""
+    refunds it after the cancel timeout. Keys are checked with the rollup's profile (a
+    BabyJubJub key is 32 bytes and leaves the slot's last byte zero)."""
     for index, _cell, args in cells.deposits:
         try:
-            OPTIMISTIC.validate_public_key(args.public_key)
-        except InvalidPublicKey as exc:
+            profile.validate_public_key(args.l2_public_key(profile.public_key_size))
+        except (InvalidPublicKey, InvalidRollupEncoding) as exc:
             raise VerifierFailure(
                 f"deposit input {index} names an invalid L2 public key: {exc}"
             ) from None
+
+
+def _compute_deposit_hashes(cells: _RollupCells, profile: Profile) -> list[bytes]:
+    """``compute_deposit_hash`` of each deposit input, in input order, over the L2 key as the
+    rollup's profile reads it (so a validity deposit hashes its 32-byte key, as its record
+    carries it). Call after ``_validate_public_keys``."""
+    return [
+        compute_deposit_hash(
+            cell.out_point, args.l2_public_key(profile.public_key_size), cell.output.capacity
+        )
+        for _i, cell, args in cells.deposits
+    ]
 
 
 def _validate_custodian(cells: _RollupCells, deposits: int, withdrawals: int) -> None:
@@ -291,50 +348,42 @@ def _decode_batch(view: TxView, index: int, *, output: bool) -> BatchCell:
 
 
 # ----------------------------------------------------------------------------- actions
-def _submit_batch(
-    view: TxView,
-    rollup_id: bytes,
-    state: RollupState,
-    action: SubmitBatch,
-    cells: _RollupCells,
-) -> tuple[RollupState, int]:
-    """Checks, in order: proposer authorization; one batch cell with the bond, its proposer
-    lock and no open game; chaining (batch number, prev_root); data availability (versioned
-    hashes, one blob per 1024 record slots); the record count; the new root's counters; the
-    deposit range (pending ones first) and its deposits root; deposit keys; custodian accounting
-    (docs/disputes.md §1, §3)."""
-    tx = view.context.tx
+def _authorize_proposer(view: TxView, state: RollupState, action: str) -> None:
+    """Only the proposer posts batches: its lock hash is among the input locks, so its own lock
+    ran and checked its signature."""
     if state.proposer_lock_hash not in view.input_lock_hashes:
         raise VerifierFailure(
-            f"SubmitBatch needs the proposer's lock 0x{state.proposer_lock_hash.hex()} among the "
+            f"{action} needs the proposer's lock 0x{state.proposer_lock_hash.hex()} among the "
             "input locks"
         )
-    _no_cells(cells, "SubmitBatch", deposits=False, custodian=False, batch_outputs=False)
-    if len(cells.batch_outputs) != 1:
-        raise VerifierFailure(
-            f"SubmitBatch creates exactly one batch cell, got {len(cells.batch_outputs)}"
-        )
-    batch_index = cells.batch_outputs[0]
-    batch_output = tx.raw.outputs[batch_index]
-    if not view.is_script(batch_output.lock, ROLLUP_CUSTODIAN_LOCK_CODE, rollup_id):
-        raise VerifierFailure(
-            f"batch output {batch_index} must be locked by the rollup's custodian lock"
-        )
-    batch = _decode_batch(view, batch_index, output=True)
-    data = tx.raw.outputs_data[batch_index]
-    occupied = compute_occupied_capacity(batch_output, data)
-    if batch_output.capacity < state.bond + occupied:
-        raise VerifierFailure(
-            f"batch output {batch_index} holds {batch_output.capacity} shannons, less than the "
-            f"bond of {state.bond} plus its {occupied} occupied"
-        )
-    if batch.open_games != 0:
-        raise VerifierFailure(f"a new batch has no open game, got {batch.open_games}")
-    if compute_script_hash(batch.proposer_lock) != state.proposer_lock_hash:
-        raise VerifierFailure(
-            "the batch cell's proposer lock does not hash to the rollup's proposer lock hash"
-        )
-    commitment = batch.commitment
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """What the checks shared by SubmitBatch and SubmitProvenBatch found: the consumed deposits'
+    hashes in queue order (the ``used`` pending ones, then the deposit inputs in input order)
+    and the capacity the deposit inputs bring to the custodian."""
+
+    consumed: tuple[bytes, ...]
+    used: int
+    deposits_total: int
+
+
+def _validate_submission(
+    view: TxView,
+    state: RollupState,
+    commitment: BatchCommitment,
+    new_accounts_root: bytes,
+    new_next_account_index: int,
+    cells: _RollupCells,
+    profile: Profile,
+) -> _Submission:
+    """The checks every batch submission makes, whatever proves it, in order: chaining (batch
+    number, prev_root); data availability (versioned hashes, one blob per 1024 record slots);
+    the record count; the deposit range (pending ones first); the new root's counters; deposit
+    keys (docs/disputes.md §1, §3). The caller does the custodian accounting (withdrawals
+    differ)."""
+    tx = view.context.tx
     if commitment.batch_number != state.next_batch_number:
         raise VerifierFailure(
             f"commitment is batch {commitment.batch_number}, expected batch "
@@ -398,38 +447,141 @@ def _submit_batch(
             f"but the transaction provides [{start}, {start + used + fresh}): {used} pending "
             f"deposit(s) then {fresh} deposit input(s), in input order"
         )
-    counted_root = compute_state_root(
-        action.new_accounts_root, action.new_next_account_index, commitment.deposit_end, OPTIMISTIC
-    )
+    try:
+        counted_root = compute_state_root(
+            new_accounts_root, new_next_account_index, commitment.deposit_end, profile
+        )
+    except L2Error as exc:
+        raise VerifierFailure(
+            f"the new accounts root is not a {profile.name} node: {exc}"
+        ) from None
     if counted_root != commitment.new_root:
         raise VerifierFailure(
             f"the new root is not hash_node(accounts root, counters(next account "
-            f"{action.new_next_account_index}, next deposit {commitment.deposit_end})): the "
+            f"{new_next_account_index}, next deposit {commitment.deposit_end})): the "
             "claimed deposit range must be the one the records consume"
         )
-
-    _validate_public_keys(cells)
-    consumed = list(pending[:used]) + [
-        compute_deposit_hash(cell.out_point, args.public_key, cell.output.capacity)
-        for _i, cell, args in cells.deposits
-    ]
-    deposits_root = compute_deposits_root(consumed)
-    if batch.deposits_root != deposits_root:
-        raise VerifierFailure(
-            f"the batch cell's deposits root 0x{batch.deposits_root.hex()} is not the CBMT root "
-            f"0x{deposits_root.hex()} of the {len(consumed)} deposit(s) it consumes"
-        )
+    _validate_public_keys(cells, profile)
+    consumed = (*pending[:used], *_compute_deposit_hashes(cells, profile))
     deposits_total = sum(cell.output.capacity for _i, cell, _a in cells.deposits)
-    _validate_custodian(cells, deposits_total, 0)
-    new_state = replace(
+    return _Submission(consumed, used, deposits_total)
+
+
+def _submitted_state(state: RollupState, commitment: BatchCommitment, used: int) -> RollupState:
+    """The rollup state after batch ``commitment`` is accepted: next batch, its new root and
+    deposit range end, the consumed pending hashes dropped, the idle clock reset."""
+    return replace(
         state,
         next_batch_number=state.next_batch_number + 1,
         state_root=commitment.new_root,
         next_deposit_index=commitment.deposit_end,
         idle_blocks=0,
-        pending_forced=pending[used:],
+        pending_forced=state.pending_forced[used:],
     )
-    return new_state, ROLLUP_STATE_DEPOSIT_CYCLES * count + ROLLUP_STATE_BATCH_CYCLES
+
+
+def _submit_batch(
+    view: TxView,
+    rollup_id: bytes,
+    state: RollupState,
+    action: SubmitBatch,
+    cells: _RollupCells,
+) -> tuple[RollupState, int]:
+    """Checks, in order: proposer authorization; one batch cell with the bond, its proposer
+    lock and no open game; the shared submission checks (``_validate_submission``: chaining,
+    data availability, record count, deposit range, counters, deposit keys); the batch cell's
+    deposits root; custodian accounting (docs/disputes.md §1, §3)."""
+    tx = view.context.tx
+    _authorize_proposer(view, state, "SubmitBatch")
+    _no_cells(cells, "SubmitBatch", deposits=False, custodian=False, batch_outputs=False)
+    if len(cells.batch_outputs) != 1:
+        raise VerifierFailure(
+            f"SubmitBatch creates exactly one batch cell, got {len(cells.batch_outputs)}"
+        )
+    batch_index = cells.batch_outputs[0]
+    batch_output = tx.raw.outputs[batch_index]
+    if not view.is_script(batch_output.lock, ROLLUP_CUSTODIAN_LOCK_CODE, rollup_id):
+        raise VerifierFailure(
+            f"batch output {batch_index} must be locked by the rollup's custodian lock"
+        )
+    batch = _decode_batch(view, batch_index, output=True)
+    data = tx.raw.outputs_data[batch_index]
+    occupied = compute_occupied_capacity(batch_output, data)
+    if batch_output.capacity < state.bond + occupied:
+        raise VerifierFailure(
+            f"batch output {batch_index} holds {batch_output.capacity} shannons, less than the "
+            f"bond of {state.bond} plus its {occupied} occupied"
+        )
+    if batch.open_games != 0:
+        raise VerifierFailure(f"a new batch has no open game, got {batch.open_games}")
+    if compute_script_hash(batch.proposer_lock) != state.proposer_lock_hash:
+        raise VerifierFailure(
+            "the batch cell's proposer lock does not hash to the rollup's proposer lock hash"
+        )
+    commitment = batch.commitment
+    submission = _validate_submission(
+        view,
+        state,
+        commitment,
+        action.new_accounts_root,
+        action.new_next_account_index,
+        cells,
+        get_rollup_profile(state),
+    )
+    deposits_root = compute_deposits_root(submission.consumed)
+    if batch.deposits_root != deposits_root:
+        raise VerifierFailure(
+            f"the batch cell's deposits root 0x{batch.deposits_root.hex()} is not the CBMT root "
+            f"0x{deposits_root.hex()} of the {len(submission.consumed)} deposit(s) it consumes"
+        )
+    _validate_custodian(cells, submission.deposits_total, 0)
+    new_state = _submitted_state(state, commitment, submission.used)
+    cycles = ROLLUP_STATE_DEPOSIT_CYCLES * commitment.deposit_count + ROLLUP_STATE_BATCH_CYCLES
+    return new_state, cycles
+
+
+def _validate_withdrawal_outputs(
+    view: TxView,
+    cells: _RollupCells,
+    batch_number: int,
+    entries: tuple[WithdrawalEntry, ...],
+    withdrawals_root: bytes,
+    config: RollupConfig,
+) -> list[Withdrawal]:
+    """The withdrawal cells a final batch pays (FinalizeBatch, SubmitProvenBatch): one per
+    entry, in output order; each names the batch, has no type and no data and holds at least
+    its amount (a payer may top it up to its occupied capacity); and the withdrawals they make
+    fold to ``withdrawals_root``. Returns those withdrawals (the custodian pays their sum)."""
+    tx = view.context.tx
+    if len(entries) != len(cells.withdrawal_outputs):
+        raise VerifierFailure(
+            f"the action lists {len(entries)} withdrawal(s) but the transaction creates "
+            f"{len(cells.withdrawal_outputs)} withdrawal cell(s)"
+        )
+    withdrawals = []
+    for entry, (out, args) in zip(entries, cells.withdrawal_outputs, strict=True):
+        output = tx.raw.outputs[out]
+        if args.batch_number != batch_number:
+            raise VerifierFailure(
+                f"withdrawal output {out} names batch {args.batch_number}, expected {batch_number}"
+            )
+        if output.type is not None or tx.raw.outputs_data[out]:
+            raise VerifierFailure(f"withdrawal output {out} must have no type and no data")
+        if output.capacity < entry.amount:
+            raise VerifierFailure(
+                f"withdrawal output {out} holds {output.capacity} shannons, less than its "
+                f"amount {entry.amount}"
+            )
+        withdrawals.append(
+            Withdrawal(entry.from_index, entry.nonce, args.owner_lock_args, entry.amount)
+        )
+    root = compute_withdrawals_root(withdrawals, config)
+    if root != withdrawals_root:
+        raise VerifierFailure(
+            f"withdrawal cells fold to 0x{root.hex()}, but the commitment's withdrawals root "
+            f"is 0x{withdrawals_root.hex()}"
+        )
+    return withdrawals
 
 
 def _finalize_batch(
@@ -469,41 +621,225 @@ def _finalize_batch(
             f"batch input {index} is still in its challenge window: it needs a relative "
             f"block-number since >= {state.challenge_window} blocks, got {raw:#x}"
         )
-    if len(action.withdrawals) != len(cells.withdrawal_outputs):
-        raise VerifierFailure(
-            f"the action lists {len(action.withdrawals)} withdrawal(s) but the transaction creates "
-            f"{len(cells.withdrawal_outputs)} withdrawal cell(s)"
-        )
-    config = compute_rollup_config(state, rollup_id)
-    withdrawals = []
-    for entry, (out, args) in zip(action.withdrawals, cells.withdrawal_outputs, strict=True):
-        output = tx.raw.outputs[out]
-        if args.batch_number != commitment.batch_number:
-            raise VerifierFailure(
-                f"withdrawal output {out} names batch {args.batch_number}, expected "
-                f"{commitment.batch_number}"
-            )
-        if output.type is not None or tx.raw.outputs_data[out]:
-            raise VerifierFailure(f"withdrawal output {out} must have no type and no data")
-        if output.capacity < entry.amount:
-            raise VerifierFailure(
-                f"withdrawal output {out} holds {output.capacity} shannons, less than its "
-                f"amount {entry.amount}"
-            )
-        withdrawals.append(
-            Withdrawal(entry.from_index, entry.nonce, args.owner_lock_args, entry.amount)
-        )
-    root = compute_withdrawals_root(withdrawals, config)
-    if root != commitment.withdrawals_root:
-        raise VerifierFailure(
-            f"withdrawal cells fold to 0x{root.hex()}, but the commitment's withdrawals root "
-            f"is 0x{commitment.withdrawals_root.hex()}"
-        )
+    withdrawals = _validate_withdrawal_outputs(
+        view,
+        cells,
+        commitment.batch_number,
+        action.withdrawals,
+        commitment.withdrawals_root,
+        compute_rollup_config(state, rollup_id),
+    )
     _validate_custodian(cells, 0, sum(w.amount for w in withdrawals))
     proposer = compute_script_hash(batch.proposer_lock)
     _validate_payouts(view, {proposer: (state.bond, "the proposer")}, "FinalizeBatch")
     cycles = ROLLUP_STATE_BATCH_CYCLES + ROLLUP_STATE_WITHDRAWAL_CYCLES * len(withdrawals)
     return replace(state, next_final_batch=state.next_final_batch + 1), cycles
+
+
+def _read_verifying_key(view: TxView, state: RollupState) -> VerifyingKey:
+    """(a) The verification key: the data of a cell dep whose ckbhash data hash is the rollup's
+    ``verifying_key_hash`` (any such cell: the hash pins its bytes), decoded."""
+    dep = next(
+        (d for d in view.context.resolved_cell_deps if d.data_hash == state.verifying_key_hash),
+        None,
+    )
+    if dep is None:
+        raise VerifierFailure(
+            f"SubmitProvenBatch needs the verification key as a cell dep: no cell dep's data "
+            f"hashes to the rollup's verifying key hash 0x{state.verifying_key_hash.hex()}"
+        )
+    try:
+        return decode_verifying_key(dep.data)
+    except Groth16Error as exc:
+        raise VerifierFailure(
+            f"the verification key cell (data hash 0x{state.verifying_key_hash.hex()}) does not "
+            f"decode: {exc}"
+        ) from None
+
+
+def _read_records(
+    view: TxView, commitment: BatchCommitment, profile: Profile
+) -> tuple[tuple[bytes, ...], tuple[Transaction, ...]]:
+    """(b) The batch's records, read by position from the transaction's blobs, and their
+    decoding. ``ScriptContext.blobs`` are this transaction's blobs in the order of its
+    ``blob_versioned_hashes`` (the pool and the chain pass the sidecars in that order, the
+    ledger's DA rules having checked each against its versioned hash), which
+    ``_validate_submission`` found equal to the commitment's. A validity batch holds only valid
+    transactions: a record that does not decode is refused (the circuit proves only canonical
+    records)."""
+    blobs = view.context.blobs
+    if len(blobs) != len(commitment.blob_versioned_hashes):
+        raise VerifierFailure(
+            f"SubmitProvenBatch reads its records from the transaction's blobs: "
+            f"{len(commitment.blob_versioned_hashes)} are committed but the node passed "
+            f"{len(blobs)} blob(s)"
+        )
+    try:
+        records = get_batch_records(blobs, commitment.tx_count)
+    except MalformedBatchData as exc:
+        raise VerifierFailure(f"the batch blobs do not hold its records: {exc}") from None
+    txs = []
+    for index, record in enumerate(records):
+        try:
+            txs.append(decode_record(record, profile))
+        except InvalidRecord as exc:
+            raise VerifierFailure(
+                f"record {index} does not decode ({exc}): a validity batch holds only valid "
+                "transactions"
+            ) from None
+    return records, tuple(txs)
+
+
+def _validate_deposit_records(
+    txs: tuple[Transaction, ...],
+    commitment: BatchCommitment,
+    action: SubmitProvenBatch,
+    consumed: tuple[bytes, ...],
+) -> None:
+    """(c) The deposit records, in batch order, are exactly the deposits the batch consumes:
+    record ``j`` has queue index ``deposit_start + j`` and hashes, with the out point the action
+    names, to the ``j``-th consumed deposit hash. The circuit sees only records; this is what
+    ties a credited amount and key to money the custodian actually received."""
+    deposits = [tx for tx in txs if isinstance(tx, Deposit)]
+    if len(deposits) != commitment.deposit_count:
+        raise VerifierFailure(
+            f"the batch has {len(deposits)} deposit record(s) but consumes "
+            f"{commitment.deposit_count} deposit(s)"
+        )
+    if len(action.deposit_out_points) != commitment.deposit_count:
+        raise VerifierFailure(
+            f"the action names {len(action.deposit_out_points)} deposit out point(s) for the "
+            f"{commitment.deposit_count} deposit(s) the batch consumes"
+        )
+    for j, (record, out_point, expected) in enumerate(
+        zip(deposits, action.deposit_out_points, consumed, strict=True)
+    ):
+        index = commitment.deposit_start + j
+        if record.deposit_index != index:
+            raise VerifierFailure(
+                f"deposit record {j} reads queue index {record.deposit_index}, expected {index} "
+                "(deposit records consume the queue in order)"
+            )
+        if compute_deposit_hash(out_point, record.public_key, record.amount) != expected:
+            raise VerifierFailure(
+                f"deposit record {j} (queue index {index}) does not match its deposit: out point "
+                f"{out_point.tx_hash.hex()[:16]}…:{out_point.index}, key and amount "
+                f"{record.amount} do not hash to the consumed deposit hash 0x{expected.hex()}"
+            )
+
+
+def _validate_withdraw_records(
+    view: TxView,
+    txs: tuple[Transaction, ...],
+    action: SubmitProvenBatch,
+    cells: _RollupCells,
+    config: RollupConfig,
+) -> list[Withdrawal]:
+    """(d) The withdrawals the action pays are exactly the batch's Withdraw records, in order:
+    each entry is the record's (from, nonce, amount); the cells are checked as FinalizeBatch
+    checks them (``_validate_withdrawal_outputs``: one per entry, the batch number, at least
+    the amount, the fold to the commitment's withdrawals root, which the proof does not bind);
+    and each cell's owner is the record's L1 recipient. Returns the withdrawals."""
+    records = [tx for tx in txs if isinstance(tx, Withdraw)]
+    if len(records) != len(action.withdrawals):
+        raise VerifierFailure(
+            f"the batch has {len(records)} withdraw record(s) but the action lists "
+            f"{len(action.withdrawals)} withdrawal(s)"
+        )
+    for k, (record, entry) in enumerate(zip(records, action.withdrawals, strict=True)):
+        made = WithdrawalEntry(record.from_index, record.nonce, record.amount)
+        if entry != made:
+            raise VerifierFailure(
+                f"withdrawal entry {k} is {entry}, but withdraw record {k} makes {made}"
+            )
+    commitment = action.commitment
+    withdrawals = _validate_withdrawal_outputs(
+        view,
+        cells,
+        commitment.batch_number,
+        action.withdrawals,
+        commitment.withdrawals_root,
+        config,
+    )
+    for k, (record, (out, args)) in enumerate(zip(records, cells.withdrawal_outputs, strict=True)):
+        if args.owner_lock_args != record.l1_recipient:
+            raise VerifierFailure(
+                f"withdrawal output {out} is owned by 0x{args.owner_lock_args.hex()}, but "
+                f"withdraw record {k} pays 0x{record.l1_recipient.hex()}"
+            )
+    return withdrawals
+
+
+def _validate_proof(
+    vk: VerifyingKey,
+    action: SubmitProvenBatch,
+    state: RollupState,
+    records: tuple[bytes, ...],
+    config: RollupConfig,
+) -> None:
+    """(e) The Groth16 proof that the records move ``state_root`` to the new root: its one
+    public input, ``batch_input``, is recomputed here from L1 data alone (docs/validity.md §3)."""
+    if len(action.proof) != PROOF_SIZE:
+        raise VerifierFailure(
+            f"a SubmitProvenBatch proof is {PROOF_SIZE} bytes (Groth16 A, B, C in EIP-197 "
+            f"encoding), got {len(action.proof)}"
+        )
+    try:
+        batch_input = compute_batch_input(
+            state.state_root, action.commitment.new_root, records, config
+        )
+    except L2Error as exc:
+        raise VerifierFailure(f"cannot form the proof's public input: {exc}") from None
+    try:
+        validate_proof(vk, decode_proof(action.proof), [batch_input])
+    except Groth16Error as exc:
+        raise VerifierFailure(f"the batch proof is invalid: {exc}") from None
+
+
+def _submit_proven_batch(
+    view: TxView,
+    rollup_id: bytes,
+    state: RollupState,
+    action: SubmitProvenBatch,
+    cells: _RollupCells,
+) -> tuple[RollupState, int]:
+    """A validity rollup's batch, final at once (docs/validity.md §5). Checks, in order (cheap
+    structural ones first, the pairing last): proposer authorization; no batch or game cell;
+    the shared submission checks (``_validate_submission``); (a) the verification key cell
+    dep; (b) every record decodes; (c) the deposit records are the consumed deposits; (d) the
+    withdrawal entries are the Withdraw records, their cells are created now (as FinalizeBatch
+    does) and fold to the withdrawals root; custodian accounting (+ deposits - withdrawals);
+    (e) the Groth16 proof over ``batch_input``."""
+    _authorize_proposer(view, state, "SubmitProvenBatch")
+    _no_cells(cells, "SubmitProvenBatch", deposits=False, custodian=False, withdrawals=False)
+    config = compute_rollup_config(state, rollup_id)
+    commitment = action.commitment
+    submission = _validate_submission(
+        view,
+        state,
+        commitment,
+        action.new_accounts_root,
+        action.new_next_account_index,
+        cells,
+        config.profile,
+    )
+    vk = _read_verifying_key(view, state)
+    records, txs = _read_records(view, commitment, config.profile)
+    _validate_deposit_records(txs, commitment, action, submission.consumed)
+    withdrawals = _validate_withdraw_records(view, txs, action, cells, config)
+    _validate_custodian(cells, submission.deposits_total, sum(w.amount for w in withdrawals))
+    _validate_proof(vk, action, state, records, config)
+    new_state = replace(
+        _submitted_state(state, commitment, submission.used),
+        next_final_batch=state.next_final_batch + 1,
+    )
+    cycles = (
+        compute_verification_cycles(1)
+        + ROLLUP_STATE_RECORD_CYCLES * commitment.tx_count
+        + ROLLUP_STATE_DEPOSIT_CYCLES * commitment.deposit_count
+        + ROLLUP_STATE_WITHDRAWAL_CYCLES * len(withdrawals)
+    )
+    return new_state, cycles
 
 
 def _revert_batches(
@@ -643,7 +979,8 @@ def _force_deposit(
                 f"since >= the forced-inclusion window of {window} blocks, got "
                 f"{inputs[index].since:#x}"
             )
-    _validate_public_keys(cells)
+    profile = get_rollup_profile(state)
+    _validate_public_keys(cells, profile)
     pending = len(state.pending_forced) + len(cells.deposits)
     if pending > MAX_PENDING_FORCED_DEPOSITS:
         raise VerifierFailure(
@@ -652,10 +989,7 @@ def _force_deposit(
         )
     total = sum(cell.output.capacity for _i, cell, _a in cells.deposits)
     _validate_custodian(cells, total, 0)
-    hashes = tuple(
-        compute_deposit_hash(cell.out_point, args.public_key, cell.output.capacity)
-        for _i, cell, args in cells.deposits
-    )
+    hashes = tuple(_compute_deposit_hashes(cells, profile))
     idle = state.idle_blocks + (decode_relative_blocks(inputs[rollup_input].since) or 0)
     new_state = replace(
         state,
@@ -709,6 +1043,11 @@ def _create(context: ScriptContext, view: TxView, rollup_id: bytes) -> int:
             raise VerifierFailure(
                 f"{name.replace('_', ' ')} must be in 1..2^56-1 blocks (a since value), got {value}"
             )
+    if state.is_validity and not state.l2_preset.startswith(VALIDITY_PRESET_PREFIX):
+        raise VerifierFailure(
+            f"a validity rollup runs an L2 preset matching its circuit, named "
+            f"'{VALIDITY_PRESET_PREFIX}…'; got {state.l2_preset!r}"
+        )
     compute_rollup_config(state, rollup_id)
     if (
         state.next_batch_number != 0
@@ -722,6 +1061,23 @@ def _create(context: ScriptContext, view: TxView, rollup_id: bytes) -> int:
             "nothing pending"
         )
     return ROLLUP_STATE_BASE_CYCLES
+
+
+def _validate_mode(state: RollupState, action: RollupAction) -> None:
+    """A validity rollup's batches are proven and final on arrival, so the optimistic
+    machinery -- unproven batches, finalization after a window, reverts after a lost game --
+    does not apply to it; an optimistic rollup has no verification key to check a proof with."""
+    name = type(action).__name__
+    if state.is_validity and isinstance(action, SubmitBatch | FinalizeBatch | RevertBatches):
+        raise VerifierFailure(
+            f"{name} is an optimistic rollup's action: a validity rollup takes only proven "
+            "batches (SubmitProvenBatch), final at once, never challenged or reverted"
+        )
+    if not state.is_validity and isinstance(action, SubmitProvenBatch):
+        raise VerifierFailure(
+            "SubmitProvenBatch is a validity rollup's action: this rollup is optimistic (its "
+            "verifying key hash is zero), its batches go through SubmitBatch and disputes"
+        )
 
 
 def _read_action(context: ScriptContext, index: int) -> RollupAction:
@@ -755,7 +1111,10 @@ def _run(context: ScriptContext) -> int:
     new = RollupState.decode(context.tx.raw.outputs_data[rollup_output])
     action = _read_action(context, rollup_input)
     cells = _classify(view, rollup_id, rollup_input, rollup_output)
-    if isinstance(action, SubmitBatch):
+    _validate_mode(state, action)
+    if isinstance(action, SubmitProvenBatch):
+        expected, cycles = _submit_proven_batch(view, rollup_id, state, action, cells)
+    elif isinstance(action, SubmitBatch):
         expected, cycles = _submit_batch(view, rollup_id, state, action, cells)
     elif isinstance(action, ForceDeposit):
         expected, cycles = _force_deposit(view, state, rollup_input, cells)
