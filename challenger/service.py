@@ -316,6 +316,11 @@ def build_rollup_config(rollup_id: bytes, cell: RollupCell) -> RollupConfig:
         preset = get_preset(state.l2_preset)
     except KeyError as exc:
         raise ChallengerStartupError(f"the rollup's L2 preset is unusable: {exc}") from None
+    if preset.profile != OPTIMISTIC.name:
+        raise ChallengerStartupError(
+            f"rollup 0x{rollup_id.hex()} is a validity rollup (preset {preset.name!r}): the L1 "
+            "verifies a proof of every batch, there is nothing to challenge"
+        )
     return RollupConfig(
         chain_id=state.chain_id,
         rollup_id=rollup_id,

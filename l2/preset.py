@@ -30,6 +30,7 @@ __all__ = [
     "LARGE",
     "MAX_TREE_DEPTH",
     "PRESETS",
+    "PROFILE_NAMES",
     "SHANNONS_PER_CKB",
     "TEST",
     "VALIDITY_DEVNET",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 SHANNONS_PER_CKB: Final = 100_000_000
+#: The names of ``l2.profile.PROFILES`` (the profile module builds on this one, not vice versa).
+PROFILE_NAMES: Final = ("optimistic", "validity")
 #: Account indices are u32 on the wire, so a tree deeper than 32 could not be addressed.
 MAX_TREE_DEPTH: Final = 32
 #: Records per blob: a blob has 4096 elements, a record takes 4, the batch header the first 4
@@ -57,6 +60,9 @@ class L2Preset:
     max_blobs_per_batch: int
     #: Smallest withdrawal, in shannons (see the module docstring).
     min_withdrawal_amount: int
+    #: The profile (``l2.profile.PROFILES``) rollups on this preset run: a validity circuit is
+    #: built for one tree depth and batch size, so the validity presets are its own.
+    profile: str = "optimistic"
 
     def __post_init__(self) -> None:
         if not 1 <= self.tree_depth <= MAX_TREE_DEPTH:
@@ -70,6 +76,8 @@ class L2Preset:
             )
         if self.min_withdrawal_amount < 1:
             raise FieldOutOfRange("min_withdrawal_amount must be positive")
+        if self.profile not in PROFILE_NAMES:
+            raise FieldOutOfRange(f"profile must be one of {PROFILE_NAMES}, got {self.profile!r}")
 
 
 TEST: Final = L2Preset(
@@ -99,6 +107,7 @@ VALIDITY_TEST: Final = L2Preset(
     max_txs_per_batch=2,
     max_blobs_per_batch=1,
     min_withdrawal_amount=61 * SHANNONS_PER_CKB,
+    profile="validity",
 )
 VALIDITY_DEVNET: Final = L2Preset(
     name="validity-devnet",
@@ -106,6 +115,7 @@ VALIDITY_DEVNET: Final = L2Preset(
     max_txs_per_batch=4,
     max_blobs_per_batch=1,
     min_withdrawal_amount=61 * SHANNONS_PER_CKB,
+    profile="validity",
 )
 PRESETS: Final = {p.name: p for p in (TEST, DEVNET, LARGE, VALIDITY_TEST, VALIDITY_DEVNET)}
 

@@ -52,6 +52,7 @@ from l2.babyjub import SUBGROUP_ORDER as BABYJUB_SUBGROUP_ORDER
 from l2.babyjub import compute_public_key as compute_babyjub_public_key
 from l2.errors import FieldOutOfRange, InvalidPublicKey, InvalidSignature
 from l2.poseidon import BN254_SCALAR_FIELD, POSEIDON_MAX_INPUTS, compute_poseidon
+from l2.preset import L2Preset
 
 __all__ = [
     "MAX_PUBLIC_KEY_SIZE",
@@ -64,6 +65,7 @@ __all__ = [
     "Profile",
     "ValidityProfile",
     "compute_empty_subtree_hashes",
+    "get_preset_profile",
     "get_profile",
 ]
 
@@ -381,6 +383,11 @@ class ValidityProfile:
 
 VALIDITY: Final = ValidityProfile()
 PROFILES: Final[dict[str, Profile]] = {OPTIMISTIC.name: OPTIMISTIC, VALIDITY.name: VALIDITY}
+
+
+def get_preset_profile(preset: L2Preset) -> Profile:
+    """The profile rollups on ``preset`` run (``L2Preset.profile``)."""
+    return get_profile(preset.profile)
 
 
 def get_profile(name: str) -> Profile:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -75,17 +76,29 @@ _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class Artifacts:
-    """A loaded artifacts directory, ready to prove with."""
+    """A loaded artifacts directory, ready to prove with.  The proving key (tens of MB for
+    the rollup circuit, seconds to read) is loaded on first use, so a cache hit of
+    ``run_setup`` or a health check costs nothing."""
 
     directory: Path
     spec: CircuitSpec
     circuit_hash: str
     manifest: dict[str, Any]
-    proving_key: groth16py.ProvingKey
     verifying_key: groth16py.VerifyingKey
     verification_key_json: dict[str, Any]
+
+    @functools.cached_property
+    def proving_key(self) -> groth16py.ProvingKey:
+        path = self.directory / PROVING_KEY_FILE
+        try:
+            return groth16py.ProvingKey.load(str(path))
+        except (OSError, ValueError, groth16py.SetupError, groth16py.EncodingError) as exc:
+            raise SetupMissing(
+                f"the proving key {path} is unreadable ({exc}); remove {self.directory} and "
+                f"run `{get_setup_command(self.spec, self.directory.parent.parent)}`"
+            ) from None
 
     @property
     def verifying_key_hash(self) -> str:
@@ -418,7 +431,8 @@ def load_artifacts(
         manifest = json.loads(manifest_path.read_text())
         vk_json = json.loads((directory / VERIFICATION_KEY_FILE).read_text())
         verifying_key = groth16py.VerifyingKey.from_snarkjs(json.dumps(vk_json))
-        proving_key = groth16py.ProvingKey.load(str(directory / PROVING_KEY_FILE))
+        if not (directory / PROVING_KEY_FILE).is_file():
+            raise OSError(f"{PROVING_KEY_FILE} is missing")
     except (OSError, ValueError, groth16py.SetupError, groth16py.EncodingError) as exc:
         raise SetupMissing(
             f"the artifacts in {directory} are unreadable ({exc}); remove the directory and "
@@ -428,4 +442,4 @@ def load_artifacts(
         raise CircuitMismatch(
             f"{manifest_path} is for circuit hash {manifest.get('circuit_hash')}, not {digest}"
         )
-    return Artifacts(directory, spec, digest, manifest, proving_key, verifying_key, vk_json)
+    return Artifacts(directory, spec, digest, manifest, verifying_key, vk_json)

@@ -259,4 +259,5 @@ def get_witness_failure(artifacts: Artifacts, values: dict[str, InputValue]) -> 
     if found is None:
         return f"{plain}; circom's witness calculator did not say which"
     kind = "assert/constraint failed" if found.group(1) else "error"
-    return f"{kind} in template {found.group(2)} line {found.group(3)}"
+    template = re.sub(r"_\d+$", "", found.group(2))  # circom numbers template instances
+    return f"{kind} in template {template} line {found.group(3)} (circom: {found.group(0)})"

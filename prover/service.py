@@ -228,6 +228,7 @@ def open_prover(
                 log.info("set up %s in %s", spec.name, artifacts.directory)
         else:
             artifacts = load_artifacts(spec, config.data_dir)
+        _ = artifacts.proving_key  # read it now: an unreadable key refuses the start
         store = JobStore(config.resolved_database_url())
     except BaseException:
         lock.release()

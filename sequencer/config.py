@@ -17,7 +17,7 @@ from l1.ckb.hashing import ckbhash
 from l1.devnet_keys import DEVNET_KEYS
 from l2.config import RollupConfig
 from l2.preset import SHANNONS_PER_CKB, get_preset
-from l2.profile import OPTIMISTIC
+from l2.profile import OPTIMISTIC, PROFILES, Profile, get_preset_profile
 from l2.state import Account
 from sequencer.faults import WRONG_ROOT, WrongRootFault, parse_wrong_root_fault
 
@@ -187,7 +187,7 @@ class SequencerConfig(BaseSettings):
             rollup_id=rollup_id,
             fee_account=self.fee_account,
             preset=get_preset(self.preset),
-            profile=OPTIMISTIC,
+            profile=get_preset_profile(get_preset(self.preset)),
         )
 
     def effective_batch_max_txs(self) -> int:
@@ -204,7 +204,9 @@ class SequencerConfig(BaseSettings):
         come from deposits); a JSON file is still honoured (deployed with its root)."""
         if self.l1_url is not None and self.genesis_accounts == "devnet":
             return []
-        return load_genesis_accounts(self.genesis_accounts)
+        return load_genesis_accounts(
+            self.genesis_accounts, get_preset_profile(get_preset(self.preset))
+        )
 
 
 def parse_private_key(value: str) -> bytes:
@@ -226,6 +228,14 @@ def parse_private_key(value: str) -> bytes:
     return key
 
 
+def _is_valid_key(profile: Profile, key: bytes) -> bool:
+    try:
+        profile.validate_public_key(key)
+    except Exception:
+        return False
+    return True
+
+
 def parse_fault(value: str) -> bytes:
     """``ignore-deposits-of HEX`` -> the 33-byte compressed L2 public key (``ValueError``
     otherwise; the key must be one the L2 accepts)."""
@@ -239,19 +249,24 @@ def parse_fault(value: str) -> bytes:
         key = bytes.fromhex(parts[1].removeprefix("0x"))
     except ValueError:
         raise ValueError("fault: the L2 public key must be hex") from None
-    try:
-        OPTIMISTIC.validate_public_key(key)
-    except Exception as exc:
-        raise ValueError(f"fault: not a valid L2 public key ({exc})") from None
+    # The fault names a depositor's key of either profile (33-byte secp256k1 or 32-byte packed
+    # Baby Jubjub); a key the rollup's profile refuses never reaches the queue anyway.
+    if not any(_is_valid_key(profile, key) for profile in PROFILES.values()):
+        raise ValueError("fault: not a valid L2 public key of any profile")
     return key
 
 
-def load_genesis_accounts(source: str) -> list[Account]:
+def load_genesis_accounts(source: str, profile: Profile = OPTIMISTIC) -> list[Account]:
     """``devnet`` or a JSON file path (see ``SequencerConfig.genesis_accounts``).
 
-    Raises ``ValueError`` with the reason for anything malformed."""
+    ``devnet`` gives one account per devnet key, its public key in ``profile``'s scheme (the
+    same 32-byte private keys sign on either profile).  Raises ``ValueError`` with the reason for
+    anything malformed."""
     if source == "devnet":
-        return [Account(key.public_key, DEVNET_GENESIS_BALANCE, 0) for key in DEVNET_KEYS]
+        return [
+            Account(profile.compute_public_key(key.private_key), DEVNET_GENESIS_BALANCE, 0)
+            for key in DEVNET_KEYS
+        ]
     try:
         entries = json.loads(Path(source).read_text())
     except (OSError, json.JSONDecodeError) as exc:

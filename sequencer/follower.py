@@ -62,7 +62,7 @@ from l2.config import RollupConfig
 from l2.derive import BatchInput, derive_state
 from l2.errors import L2Error
 from l2.preset import get_preset
-from l2.profile import OPTIMISTIC
+from l2.profile import OPTIMISTIC, Profile, get_preset_profile
 from l2.state import Account, L2State, create_genesis_state
 from l2.tx import L1Deposit, compute_withdrawal_hash
 from sequencer.crash import DataDirLock
@@ -408,7 +408,11 @@ class Follower:
         try:
             preset = get_preset(state.l2_preset)
             config = RollupConfig(
-                state.chain_id, self.rollup_id, self.settings.fee_account, preset, OPTIMISTIC
+                state.chain_id,
+                self.rollup_id,
+                self.settings.fee_account,
+                preset,
+                get_preset_profile(preset),
             )
         except Exception as exc:
             self.error = f"cannot follow this rollup: {exc}"
@@ -660,20 +664,23 @@ class Follower:
             chain.params = RollupState.decode(_unhex(data["params"]))
             chain.creation_block = data["creation_block"]
             chain.genesis_name = data["genesis_name"]
+            preset = get_preset(chain.params.l2_preset)
             self.config = RollupConfig(
                 chain.params.chain_id,
                 self.rollup_id,
                 self.settings.fee_account,
-                get_preset(chain.params.l2_preset),
-                OPTIMISTIC,
+                preset,
+                get_preset_profile(preset),
             )
-            self.genesis = L2State.decode(_unhex(data["genesis"]), OPTIMISTIC)
+            self.genesis = L2State.decode(_unhex(data["genesis"]), self.config.profile)
         chain.hashes = {int(n): _unhex(h) for n, h in data["hashes"].items()}
         for index, out_point, public_key, amount, block in data["deposits"]:
             deposit = L1Deposit(_unhex(out_point), index, _unhex(public_key), amount)
             chain.deposits[index] = (deposit, block)
-        chain.batches = [_batch_from_json(b) for b in data["batches"]]
-        chain.reverted = [_batch_from_json(b) for b in data.get("reverted", [])]
+        # Batches exist only once the creation (params) was seen; the profile is the preset's.
+        profile = OPTIMISTIC if self.config is None else self.config.profile
+        chain.batches = [_batch_from_json(b, profile) for b in data["batches"]]
+        chain.reverted = [_batch_from_json(b, profile) for b in data.get("reverted", [])]
         chain.final_batches = int(data.get("final_batches", 0))
         self.undecodable = list(data.get("undecodable", []))
         self.chain = chain
@@ -744,7 +751,7 @@ def _batch_to_json(batch: FollowedBatch) -> dict[str, Any]:
     }
 
 
-def _batch_from_json(data: dict[str, Any]) -> FollowedBatch:
+def _batch_from_json(data: dict[str, Any], profile: Profile) -> FollowedBatch:
     return FollowedBatch(
         number=data["number"],
         commitment=BatchCommitment.deserialize(_unhex(data["commitment"])),
@@ -761,7 +768,7 @@ def _batch_from_json(data: dict[str, Any]) -> FollowedBatch:
             FollowedWithdrawal(p, _unhex(t), f, n, _unhex(r), a, _unhex(h))
             for p, t, f, n, r, a, h in data["withdrawals"]
         ),
-        state=None if data["state"] is None else L2State.decode(_unhex(data["state"]), OPTIMISTIC),
+        state=None if data["state"] is None else L2State.decode(_unhex(data["state"]), profile),
         reverted_at=data.get("reverted_at"),
         finalized_at=data.get("finalized_at"),
     )

@@ -1,11 +1,13 @@
-"""Building and reading the optimistic rollup's L1 transactions over a real node
-(docs/rollup-on-l1.md is the spec every transaction here is built for).
+"""Building and reading the rollup's L1 transactions over a real node (docs/rollup-on-l1.md is
+the spec every transaction here is built for; validity rollups: docs/validity.md §5).
 
 ``RollupL1`` wraps an ``l1.client.L1Client``: it discovers the rollup's system scripts, deploys a
 rollup cell, makes deposits, submits batches (a blob transaction whose sidecars carry the batch
 data; the batch cell holds the bond), finalizes them once their challenge window passed with no
 open game (FinalizeBatch creates the withdrawal cells), forces deposits, runs the escape hatch
-and claims withdrawals (docs/disputes.md; the dispute transactions are ``l2.client.disputes``). ``RollupL1.scan`` reads the
+and claims withdrawals (docs/disputes.md; the dispute transactions are ``l2.client.disputes``).
+A validity rollup instead deploys its verification key cell (``deploy_verifying_key``) and
+posts proven batches (``submit_proven_batch``), final at once with their withdrawal cells. ``RollupL1.scan`` reads the
 rollup's history from L1 blocks alone, and ``derive_l1_deposits`` turns it into the L2's deposit
 queue by the L1's rule (pending deposits first, in queue order; then each SubmitBatch's deposit
 inputs in input order; a revert gives deposits back at their indices) -- what a follower needs, with the batch blobs
@@ -32,7 +34,7 @@ from typing import Any, Final
 
 import coincurve
 
-from l1.ckb.hashes import compute_script_hash, compute_tx_hash
+from l1.ckb.hashes import compute_data_hash, compute_script_hash, compute_tx_hash
 from l1.ckb.json import (
     bytes_to_json,
     cell_output_from_json,
@@ -59,6 +61,8 @@ from l1.client import L1Client, L1RpcError, LiveCell, build_transfer
 from l1.core.blobs import BlobSidecar, compute_blob_sidecar
 from l1.core.capacity import compute_occupied_capacity
 from l1.core.scripts.rollup.layout import (
+    BURN_LOCK,
+    OPTIMISTIC_VERIFYING_KEY_HASH,
     BatchCell,
     DepositArgs,
     EscapeHatch,
@@ -69,6 +73,7 @@ from l1.core.scripts.rollup.layout import (
     RollupAction,
     RollupState,
     SubmitBatch,
+    SubmitProvenBatch,
     WithdrawalArgs,
     WithdrawalEntry,
     compute_deposit_hash,
@@ -76,12 +81,13 @@ from l1.core.scripts.rollup.layout import (
     decode_action,
     encode_action,
 )
+from l1.core.scripts.rollup.state import get_rollup_profile
 from l1.core.scripts.secp256k1 import compute_lock_args, sign_sighash_all
 from l1.core.scripts.type_id import compute_type_id_args
 from l2.batch import BatchCommitment
 from l2.derive import BatchInput
 from l2.errors import InvalidPublicKey
-from l2.profile import OPTIMISTIC
+from l2.profile import OPTIMISTIC, VALIDITY
 from l2.tx import L1Deposit
 
 __all__ = [
@@ -159,6 +165,9 @@ class RollupParams:
     burn_permille: int = 500
     #: The L2 account credited with fees (the one-step proof runs the STF with it).
     fee_account: int = 0
+    #: ckbhash of the Groth16 verification key's cell data (``RollupL1.deploy_verifying_key``)
+    #: for a validity rollup; all zero (the default) for an optimistic one.
+    verifying_key_hash: bytes = OPTIMISTIC_VERIFYING_KEY_HASH
 
     def initial_state(self) -> RollupState:
         return RollupState(
@@ -177,16 +186,19 @@ class RollupParams:
             state_root=self.genesis_root,
             next_deposit_index=0,
             idle_blocks=0,
+            verifying_key_hash=self.verifying_key_hash,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class RollupHandle:
-    """A deployed rollup: its id (the rollup cell's type hash) and that type script."""
+    """A deployed rollup: its id (the rollup cell's type hash) and that type script; for a
+    validity rollup, the cell dep holding its verification key (what SubmitProvenBatch needs)."""
 
     rollup_id: bytes
     type_script: Script
     creation_tx_hash: bytes
+    verifying_key_dep: CellDep | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +224,15 @@ class DepositCell:
     def amount(self) -> int:
         return self.output.capacity
 
-    def deposit_hash(self) -> bytes:
-        """What a ForceDeposit records in the rollup state's pending list."""
-        return compute_deposit_hash(self.out_point, self.args.public_key, self.amount)
+    def l2_public_key(self, key_size: int = OPTIMISTIC.public_key_size) -> bytes:
+        """The L2 key for a profile with ``key_size``-byte keys (the slot's prefix: a validity
+        deposit's 32-byte key is followed by one zero byte)."""
+        return self.args.l2_public_key(key_size)
+
+    def deposit_hash(self, key_size: int = OPTIMISTIC.public_key_size) -> bytes:
+        """What a ForceDeposit records in the rollup state's pending list (over the key as the
+        rollup's profile reads it: pass ``VALIDITY.public_key_size`` for a validity rollup)."""
+        return compute_deposit_hash(self.out_point, self.l2_public_key(key_size), self.amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,11 +278,13 @@ class DepositSeen:
 class RollupTxSeen:
     """A transaction that created or updated the rollup cell.
 
-    ``action`` is None for the creation. ``absorbed`` are the deposit inputs (ForceDeposit and
-    SubmitBatch) in input order. A SubmitBatch sets ``batch`` (the new batch cell),
-    ``commitment`` and ``batch_out_point``; a FinalizeBatch sets ``batch`` (the consumed batch
-    cell) and ``withdrawals`` (the withdrawal cells it created, with their entries).
-    ``prev_state`` is the state of the consumed rollup cell (None at creation)."""
+    ``action`` is None for the creation. ``absorbed`` are the deposit inputs (ForceDeposit,
+    SubmitBatch and SubmitProvenBatch) in input order. A SubmitBatch sets ``batch`` (the new
+    batch cell), ``commitment`` and ``batch_out_point``; a FinalizeBatch sets ``batch`` (the
+    consumed batch cell) and ``withdrawals`` (the withdrawal cells it created, with their
+    entries). A SubmitProvenBatch is both: no batch cell, ``commitment`` from the action and
+    ``withdrawals`` created at once. ``prev_state`` is the state of the consumed rollup cell
+    (None at creation)."""
 
     block_number: int
     tx_hash: bytes
@@ -285,8 +305,13 @@ class RollupTxSeen:
 
     @property
     def batch_number(self) -> int | None:
-        """The batch a SubmitBatch created or a FinalizeBatch finalized (None otherwise)."""
-        return None if self.batch is None else self.batch.commitment.batch_number
+        """The batch a SubmitBatch created, a FinalizeBatch finalized or a SubmitProvenBatch
+        created final (None otherwise)."""
+        if self.batch is not None:
+            return self.batch.commitment.batch_number
+        if self.commitment is not None:
+            return self.commitment.batch_number
+        return None
 
 
 ScanEvent = DepositSeen | RollupTxSeen
@@ -298,7 +323,9 @@ class ScanResult:
 
     Batch history: a SubmitBatch appends a batch, ``RevertBatches(k)`` removes the batches
     ``>= k`` (``valid_batches`` is what is left, ``reverted_batches`` what was removed), a
-    FinalizeBatch makes the oldest unfinalized batch final (``is_final``)."""
+    FinalizeBatch makes the oldest unfinalized batch final (``is_final``). A SubmitProvenBatch
+    (validity rollups) appends a batch that is final at once: it is among ``batches`` and
+    ``finalizations``, and its withdrawal cells among ``withdrawals``."""
 
     rollup_id: bytes
     from_block: int
@@ -315,9 +342,11 @@ class ScanResult:
 
     @property
     def batches(self) -> tuple[RollupTxSeen, ...]:
-        """Every SubmitBatch transaction seen (each with its ``commitment``), reverted ones
-        included: see ``valid_batches``."""
-        return tuple(e for e in self.rollup_txs if isinstance(e.action, SubmitBatch))
+        """Every SubmitBatch and SubmitProvenBatch transaction seen (each with its
+        ``commitment``), reverted ones included: see ``valid_batches``."""
+        return tuple(
+            e for e in self.rollup_txs if isinstance(e.action, SubmitBatch | SubmitProvenBatch)
+        )
 
     @property
     def forced(self) -> tuple[RollupTxSeen, ...]:
@@ -325,8 +354,11 @@ class ScanResult:
 
     @property
     def finalizations(self) -> tuple[RollupTxSeen, ...]:
-        """The FinalizeBatch transactions (each with its ``batch_number`` and ``withdrawals``)."""
-        return tuple(e for e in self.rollup_txs if isinstance(e.action, FinalizeBatch))
+        """The FinalizeBatch and SubmitProvenBatch transactions (each with its ``batch_number``
+        and ``withdrawals``)."""
+        return tuple(
+            e for e in self.rollup_txs if isinstance(e.action, FinalizeBatch | SubmitProvenBatch)
+        )
 
     @property
     def reverts(self) -> tuple[RollupTxSeen, ...]:
@@ -337,7 +369,10 @@ class ScanResult:
         valid: list[RollupTxSeen] = []
         reverted: list[RollupTxSeen] = []
         for event in self.rollup_txs:
-            if isinstance(event.action, SubmitBatch) and event.commitment is not None:
+            if (
+                isinstance(event.action, SubmitBatch | SubmitProvenBatch)
+                and event.commitment is not None
+            ):
                 valid.append(event)
             elif isinstance(event.action, RevertBatches):
                 k = event.action.batch_number
@@ -347,8 +382,8 @@ class ScanResult:
 
     @property
     def valid_batches(self) -> tuple[RollupTxSeen, ...]:
-        """The SubmitBatch transactions of the batches the L1 still holds, in batch order
-        (every RevertBatches applied)."""
+        """The SubmitBatch (or SubmitProvenBatch) transactions of the batches the L1 still
+        holds, in batch order (every RevertBatches applied)."""
         return tuple(self._chain()[0])
 
     @property
@@ -381,7 +416,7 @@ class ScanResult:
 
     @property
     def withdrawals(self) -> tuple[WithdrawalCell, ...]:
-        """The withdrawal cells created (by FinalizeBatch), in L1 order."""
+        """The withdrawal cells created (by FinalizeBatch or SubmitProvenBatch), in L1 order."""
         return tuple(w for e in self.finalizations for w in e.withdrawals)
 
     @property
@@ -404,14 +439,21 @@ def derive_l1_deposits(
 
     The first index comes from the first rollup transaction seen, so the scan must include one
     (scan from the rollup's creation for the whole queue). Forced deposits pending before the
-    scanned range are not visible here: their indices are skipped, not invented.
+    scanned range are not visible here: their indices are skipped, not invented. A
+    SubmitProvenBatch's deposit inputs count exactly like a SubmitBatch's. Each deposit's key is
+    the one the rollup's profile reads from the deposit's key slot (32 bytes for a validity
+    rollup, ``DepositArgs.l2_public_key``).
     """
     index: int | None = None
+    key_size = OPTIMISTIC.public_key_size
     for event in scan.rollup_txs:
         prev = event.prev_state
+        key_size = get_rollup_profile(event.state).public_key_size
         index = 0 if prev is None else prev.next_deposit_index + len(prev.pending_forced)
         for cell in event.absorbed:
-            yield L1Deposit(cell.out_point.serialize(), index, cell.args.public_key, cell.amount)
+            yield L1Deposit(
+                cell.out_point.serialize(), index, cell.l2_public_key(key_size), cell.amount
+            )
             index += 1
         index = event.next_queue_index
     if pending:
@@ -421,7 +463,9 @@ def derive_l1_deposits(
                 "(scan from the rollup's creation block)"
             )
         for cell in pending:
-            yield L1Deposit(cell.out_point.serialize(), index, cell.args.public_key, cell.amount)
+            yield L1Deposit(
+                cell.out_point.serialize(), index, cell.l2_public_key(key_size), cell.amount
+            )
             index += 1
 
 
@@ -447,6 +491,8 @@ class RollupL1:
     _spent_by: dict[OutPoint, bytes] = field(default_factory=dict)
     _tx_cache: dict[bytes, Transaction] = field(default_factory=dict)
     _kzg: Any = None
+    #: Verification key cells by data hash (``deploy_verifying_key``).
+    verifying_key_deps: dict[bytes, CellDep] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         scripts = self.client.call("get_system_scripts")
@@ -725,8 +771,12 @@ class RollupL1:
         commitment = None
         batch_out_point = None
         batch: BatchCell | None = consumed_batch if isinstance(action, FinalizeBatch) else None
+        if isinstance(action, SubmitProvenBatch):
+            commitment = action.commitment
         withdrawals: list[WithdrawalCell] = []
-        entries = action.withdrawals if isinstance(action, FinalizeBatch) else ()
+        entries = (
+            action.withdrawals if isinstance(action, FinalizeBatch | SubmitProvenBatch) else ()
+        )
         for index, output in enumerate(raw.outputs):
             if self._is(output.type, "rollup_batch", rollup_id):
                 if not isinstance(action, SubmitBatch):
@@ -868,15 +918,61 @@ class RollupL1:
         return [compute_blob_sidecar(blob, self._kzg) for blob in blobs]
 
     # ------------------------------------------------------------------ deployment
+    def deploy_verifying_key(self, private_key: bytes, vk_bytes: bytes) -> OutPoint:
+        """Send a cell holding a Groth16 verification key (``l1.core.groth16
+        .encode_verifying_key``) and return its out point; a validity rollup's
+        ``RollupParams.verifying_key_hash`` is ``ckbhash(vk_bytes)`` (its data hash).
+
+        The cell is locked by ``BURN_LOCK``, which no code can unlock: neither the deployer nor
+        anyone else can spend it, so the rollup never depends on the deployer keeping it live.
+        (The verifier finds the key by data hash, not by out point, so a spent key cell could be
+        re-created by anyone from the public bytes; burning the capacity simply makes sure the
+        cell the proposers use never disappears.) The capacity -- exactly the occupied size --
+        is gone for good. The cell dep is remembered for ``deploy_rollup`` and the proven-batch
+        builders (``verifying_key_dep``)."""
+        output = CellOutput(0, BURN_LOCK)
+        output = replace(output, capacity=compute_occupied_capacity(output, vk_bytes))
+        tx = self._assemble(
+            inputs=[],
+            outputs=[(output, vk_bytes)],
+            payer_key=private_key,
+            cell_deps=(self.cell_deps[SECP256K1],),
+        )
+        out_point = OutPoint(self.send(tx), 0)
+        self.verifying_key_deps[compute_data_hash(vk_bytes)] = CellDep(out_point)
+        return out_point
+
+    def verifying_key_dep(self, rollup_id: bytes, state: RollupState | None = None) -> CellDep:
+        """The cell dep holding the verification key of validity rollup ``rollup_id``: the
+        handle's (``deploy_rollup``/``attach``), else one deployed by this object with the
+        state's hash. ``LookupError`` when neither is known (attach a handle that carries it)."""
+        handle = self._handles.get(rollup_id)
+        if handle is not None and handle.verifying_key_dep is not None:
+            return handle.verifying_key_dep
+        state = self.find_rollup_cell(rollup_id).state if state is None else state
+        dep = self.verifying_key_deps.get(state.verifying_key_hash)
+        if dep is None:
+            raise LookupError(
+                f"no cell dep known for the verification key 0x{state.verifying_key_hash.hex()} "
+                f"of rollup {rollup_id.hex()}: attach a RollupHandle with verifying_key_dep"
+            )
+        return dep
+
     def deploy_rollup(
         self,
         funder_key: bytes,
         params: RollupParams,
         capacity: int = DEFAULT_ROLLUP_CAPACITY,
+        *,
+        verifying_key_dep: CellDep | None = None,
     ) -> RollupHandle:
         """Send the creation transaction: a rollup cell (Type ID args from the first input,
-        locked by its own custodian lock) holding ``params.initial_state()``."""
+        locked by its own custodian lock) holding ``params.initial_state()``. For a validity
+        rollup (``params.verifying_key_hash`` non-zero) the handle carries the key's cell dep:
+        ``verifying_key_dep``, or the one ``deploy_verifying_key`` sent with that hash."""
         state = params.initial_state()
+        if verifying_key_dep is None and state.is_validity:
+            verifying_key_dep = self.verifying_key_deps.get(state.verifying_key_hash)
         lock = self.lock_of(funder_key)
         funding = self._fund(funder_key, capacity + self.fee)
         first = CellInput(funding.cells[0].out_point)
@@ -900,7 +996,7 @@ class RollupL1:
         )
         tx = sign_sighash_all(tx, list(range(len(funding.cells))), funder_key)
         tx_hash = self.send(tx)
-        handle = RollupHandle(rollup_id, type_script, tx_hash)
+        handle = RollupHandle(rollup_id, type_script, tx_hash, verifying_key_dep)
         self._handles[rollup_id] = handle
         return handle
 
@@ -916,13 +1012,17 @@ class RollupL1:
         """Send a deposit: output 0 is a deposit cell whose capacity is ``amount`` (all of it
         is deposited), change goes back to ``key``. The refund key is ``key``;
         ``cancel_timeout_since`` is a relative ``since`` (0: no refund path). Returns the tx
-        hash; the deposit's out point is ``(tx hash, 0)``."""
+        hash; the deposit's out point is ``(tx hash, 0)``. A 33-byte key is a secp256k1 key (an
+        optimistic rollup's), a 32-byte one a BabyJubJub key (a validity rollup's), stored in the
+        33-byte slot with a zero byte after it."""
+        profile = VALIDITY if len(l2_public_key) == VALIDITY.public_key_size else OPTIMISTIC
         try:
-            OPTIMISTIC.validate_public_key(l2_public_key)
+            profile.validate_public_key(l2_public_key)
         except InvalidPublicKey as exc:
             raise ValueError(
                 f"the L2 refuses this public key, the deposit would stall: {exc}"
             ) from None
+        l2_public_key = l2_public_key.ljust(OPTIMISTIC.public_key_size, b"\x00")
         args = DepositArgs(
             rollup_id, l2_public_key, compute_lock_args(_public_key(key)), cancel_timeout_since
         )
@@ -1054,6 +1154,147 @@ class RollupL1:
         )
         return self.send(tx, sidecars)
 
+    # ------------------------------------------------------------------ SubmitProvenBatch
+    def build_submit_proven_batch(
+        self,
+        rollup_id: bytes,
+        proposer_key: bytes,
+        commitment: BatchCommitment,
+        new_accounts_root: bytes,
+        new_next_account_index: int,
+        proof: bytes,
+        deposit_cells: Sequence[DepositCell] = (),
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        pending_out_points: Sequence[OutPoint] = (),
+        custodian_cells: Sequence[LiveCell] | None = None,
+        rollup: RollupCell | None = None,
+        verifying_key_dep: CellDep | None = None,
+    ) -> Transaction:
+        """A signed SubmitProvenBatch of a validity rollup (docs/validity.md §5): the batch with
+        its 256-byte Groth16 ``proof`` (``l1.core.groth16.encode_proof``), final at once.
+
+        Deposits as ``build_submit_batch``: the pending ones first -- stored on L1 only as
+        hashes, so ``pending_out_points`` names the out points of the ``min(pending,
+        deposit_count)`` consumed ones, in queue order (``RollupTxSeen.absorbed`` of the
+        ForceDeposits that queued them) -- then ``deposit_cells`` in order; the action lists
+        all their out points. ``withdrawals`` are ``(entry, owner lock args)`` of the batch's
+        Withdraw records in order, paid now, as ``build_finalize_batch`` pays them.
+
+        Inputs: the rollup cell (witness: the action), ``deposit_cells``, the custodian cells
+        when deposits come in or withdrawals go out (default: all live ones), the proposer's
+        funding. Outputs: the new rollup cell (next batch and next final batch + 1), one
+        withdrawal cell per withdrawal (topped up to its occupied capacity from the proposer's
+        funds), the custodian (in + deposits - Σ amounts), change. Cell deps: the system
+        scripts and the verification key cell (``verifying_key_dep``, default
+        ``self.verifying_key_dep(rollup_id)``). Like ``build_submit_batch`` it does not check
+        the commitment or the proof: the L1 does."""
+        rollup = self.find_rollup_cell(rollup_id) if rollup is None else rollup
+        state = rollup.state
+        if verifying_key_dep is None:
+            verifying_key_dep = self.verifying_key_dep(rollup_id, state)
+        pending = state.pending_forced
+        used = min(commitment.deposit_count, len(pending))
+        if len(pending_out_points) != used:
+            raise ValueError(
+                f"the batch consumes {used} pending deposit(s): name their out points "
+                f"(pending_out_points), got {len(pending_out_points)}"
+            )
+        paid = sum(entry.amount for entry, _args in withdrawals)
+        if deposit_cells or paid:
+            custodians = (
+                self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
+            )
+        else:
+            custodians = () if custodian_cells is None else custodian_cells
+        new_state = replace(
+            state,
+            next_batch_number=state.next_batch_number + 1,
+            next_final_batch=state.next_final_batch + 1,
+            state_root=commitment.new_root,
+            next_deposit_index=commitment.deposit_end,
+            idle_blocks=0,
+            pending_forced=pending[used:],
+        )
+        new_data = new_state.encode()
+        rollup_output = replace(
+            rollup.output,
+            capacity=max(
+                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
+            ),
+        )
+        outputs: list[tuple[CellOutput, bytes]] = [(rollup_output, new_data)]
+        for entry, owner_lock_args in withdrawals:
+            args = WithdrawalArgs(rollup_id, commitment.batch_number, owner_lock_args)
+            lock = self.withdrawal_lock(args)
+            occupied = compute_occupied_capacity(CellOutput(0, lock), b"")
+            outputs.append((CellOutput(max(entry.amount, occupied), lock), b""))
+        custodian_in = sum(c.output.capacity for c in custodians)
+        deposits_in = sum(c.amount for c in deposit_cells)
+        custodian_out = custodian_in + deposits_in - paid
+        if custodian_out < 0:
+            raise ValueError(
+                f"the custodian holds {custodian_in + deposits_in} shannons with this batch's "
+                f"deposits, less than the {paid} its withdrawals pay"
+            )
+        if custodian_out:
+            outputs.append((CellOutput(custodian_out, self.custodian_lock(rollup_id)), b""))
+        inputs = [
+            CellInput(rollup.out_point),
+            *(CellInput(c.out_point) for c in deposit_cells),
+            *(CellInput(c.out_point) for c in custodians),
+        ]
+        action = SubmitProvenBatch(
+            new_accounts_root,
+            new_next_account_index,
+            commitment,
+            (*pending_out_points, *(c.out_point for c in deposit_cells)),
+            tuple(entry for entry, _args in withdrawals),
+            proof,
+        )
+        return self._assemble(
+            inputs=inputs,
+            outputs=outputs,
+            payer_key=proposer_key,
+            first_witness=WitnessArgs(input_type=encode_action(action)).serialize(),
+            cell_deps=(*self.all_deps, verifying_key_dep),
+            blob_versioned_hashes=commitment.blob_versioned_hashes,
+            input_capacity=rollup.output.capacity + custodian_in + deposits_in,
+        )
+
+    def submit_proven_batch(
+        self,
+        rollup_id: bytes,
+        proposer_key: bytes,
+        commitment: BatchCommitment,
+        sidecars: Sequence[BlobSidecar],
+        new_accounts_root: bytes,
+        new_next_account_index: int,
+        proof: bytes,
+        deposit_cells: Sequence[DepositCell] = (),
+        withdrawals: Sequence[tuple[WithdrawalEntry, bytes]] = (),
+        *,
+        pending_out_points: Sequence[OutPoint] = (),
+        custodian_cells: Sequence[LiveCell] | None = None,
+    ) -> bytes:
+        """``build_submit_proven_batch`` and send it with the batch blobs' ``sidecars`` (one per
+        versioned hash of the commitment, in order: the L1 verifier reads the records from
+        them); returns the tx hash. The withdrawal cells are outputs ``1 .. len(withdrawals)``
+        and claimable in the next block."""
+        tx = self.build_submit_proven_batch(
+            rollup_id,
+            proposer_key,
+            commitment,
+            new_accounts_root,
+            new_next_account_index,
+            proof,
+            deposit_cells,
+            withdrawals,
+            pending_out_points=pending_out_points,
+            custodian_cells=custodian_cells,
+        )
+        return self.send(tx, sidecars)
+
     # ------------------------------------------------------------------ FinalizeBatch
     def build_finalize_batch(
         self,
@@ -1169,9 +1410,11 @@ class RollupL1:
         ``idle_blocks``. ``payer_key`` pays the fee. Returns the tx hash."""
         rollup = self.find_rollup_cell(rollup_id)
         state = rollup.state
+        key_size = get_rollup_profile(state).public_key_size
         new_state = replace(
             state,
-            pending_forced=state.pending_forced + tuple(c.deposit_hash() for c in deposit_cells),
+            pending_forced=state.pending_forced
+            + tuple(c.deposit_hash(key_size) for c in deposit_cells),
             idle_blocks=state.idle_blocks + rollup_since_blocks,
         )
         new_data = new_state.encode()
@@ -1235,7 +1478,7 @@ class RollupL1:
         fee_payer_key: bytes | None = None,
     ) -> bytes:
         """Claim a withdrawal cell to the owner's default lock. Withdrawal cells exist only once
-        their batch is final (FinalizeBatch created them), so the owner's signature is all the
+        their batch is final (FinalizeBatch or SubmitProvenBatch created them), so the owner's signature is all the
         lock checks: no ``since``, no rollup cell dep. Without ``fee_payer_key`` the fee comes
         out of the withdrawal (the owner receives capacity - fee); with it, the owner receives
         the whole capacity and the payer's cells (their own lock group, signed) pay the fee.

@@ -23,7 +23,7 @@ import httpx
 
 from l2.config import RollupConfig
 from l2.preset import get_preset
-from l2.profile import OPTIMISTIC, Profile
+from l2.profile import Profile, get_preset_profile
 from l2.smt import MerkleProof, verify_proof
 from l2.state import compute_state_root
 from l2.tx import Transfer, Withdraw, compute_tx_hash, sign_transaction
@@ -241,16 +241,18 @@ def parse_rollup_config(
     *,
     chain_id: int | None = None,
     rollup_id: bytes | None = None,
-    profile: Profile = OPTIMISTIC,
+    profile: Profile | None = None,
 ) -> RollupConfig:
-    """The ``RollupConfig`` to sign with, from ``GET /v1/status`` (explicit values win)."""
+    """The ``RollupConfig`` to sign with, from ``GET /v1/status`` (explicit values win; the
+    profile is the preset's unless given)."""
     try:
+        preset = get_preset(str(status["preset"]))
         return RollupConfig(
             chain_id=int(status["chain_id"]) if chain_id is None else chain_id,
             rollup_id=bytes.fromhex(status["rollup_id"][2:]) if rollup_id is None else rollup_id,
             fee_account=int(status["fee_account"]),
-            preset=get_preset(str(status["preset"])),
-            profile=profile,
+            preset=preset,
+            profile=get_preset_profile(preset) if profile is None else profile,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SequencerBadResponse(
@@ -336,7 +338,7 @@ class _Base:
         *,
         chain_id: int | None,
         rollup_id: bytes | None,
-        profile: Profile,
+        profile: Profile | None,
     ) -> None:
         self.url = _check_url(url)
         self._chain_id = chain_id
@@ -410,7 +412,7 @@ class SequencerClient(_Base):
         *,
         chain_id: int | None = None,
         rollup_id: bytes | None = None,
-        profile: Profile = OPTIMISTIC,
+        profile: Profile | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -561,7 +563,7 @@ class AsyncSequencerClient(_Base):
         *,
         chain_id: int | None = None,
         rollup_id: bytes | None = None,
-        profile: Profile = OPTIMISTIC,
+        profile: Profile | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

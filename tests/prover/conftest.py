@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ requires_circomlib = pytest.mark.skipif(
 )
 
 
-def compute_toy_inputs(a: int, b: int) -> dict[str, object]:
+def compute_toy_inputs(a: int, b: int) -> dict[str, Any]:
     """Inputs that satisfy the toy circuit."""
     return {"preimage": [a, b], "batch_input": compute_poseidon([a, b])}
 
@@ -40,5 +41,7 @@ def toy_artifacts(toy_data_dir: Path) -> Artifacts:
         pytest.skip("circomlib not installed")
     started = time.monotonic()
     result = run_setup(TOY_SPEC, toy_data_dir)
-    print(f"\ntoy circuit setup: {time.monotonic() - started:.2f} s (cache hit: {result.cache_hit})")
+    print(
+        f"\ntoy circuit setup: {time.monotonic() - started:.2f} s (cache hit: {result.cache_hit})"
+    )
     return result.artifacts

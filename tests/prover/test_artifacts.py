@@ -83,7 +83,9 @@ def test_hash_covers_source_params_and_includes(tmp_path: Path) -> None:
     # an included file of our own is covered too
     (tmp_path / "extra.circom").write_text("pragma circom 2.1.0;\n")
     Path(spec.source).write_text(
-        Path(spec.source).read_text().replace(
+        Path(spec.source)
+        .read_text()
+        .replace(
             'include "poseidon.circom";', 'include "poseidon.circom";\ninclude "extra.circom";'
         )
     )
@@ -97,7 +99,7 @@ def test_missing_source_and_include(tmp_path: Path) -> None:
         compute_circuit_hash(CircuitSpec("custom", str(tmp_path / "nope.circom"), "T", ()))
     source = tmp_path / "bad.circom"
     source.write_text('pragma circom 2.1.0;\ninclude "missing.circom";\n')
-    with pytest.raises(SetupFailed, match="cannot find included file 'missing.circom'"):
+    with pytest.raises(SetupFailed, match=r"cannot find included file 'missing\.circom'"):
         compute_circuit_hash(CircuitSpec("custom", str(source), "T", ()))
 
 
@@ -165,6 +167,13 @@ def test_load_corrupt(toy_artifacts: Artifacts, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(toy_artifacts.directory, get_artifacts_dir(data, TOY_SPEC))
     (get_artifacts_dir(data, TOY_SPEC) / "proving_key.bin").write_bytes(b"garbage")
+    artifacts = load_artifacts(TOY_SPEC, data)  # the proving key is read on first use
+    with pytest.raises(SetupMissing, match=r"proving key .* is unreadable"):
+        _ = artifacts.proving_key
+    (get_artifacts_dir(data, TOY_SPEC) / "proving_key.bin").unlink()
+    with pytest.raises(SetupMissing, match=r"proving_key\.bin is missing"):
+        load_artifacts(TOY_SPEC, data)
+    (get_artifacts_dir(data, TOY_SPEC) / "verification_key.json").write_text("{")
     with pytest.raises(SetupMissing, match="unreadable"):
         load_artifacts(TOY_SPEC, data)
 

@@ -1,5 +1,6 @@
-"""The optimistic rollup's L1 bridge: native verifiers for the rollup cell, its satellites and
-the dispute game (docs/rollup-on-l1.md, docs/disputes.md). The only part of ``l1/core`` that
+"""The rollup's L1 bridge: native verifiers for the rollup cell, its satellites and the dispute
+game (docs/rollup-on-l1.md, docs/disputes.md), and validity rollups' proven batches
+(docs/validity.md §5). The only part of ``l1/core`` that
 imports ``l2`` (pure)."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from l1.core.scripts.rollup.layout import (
     RollupAction,
     RollupState,
     SubmitBatch,
+    SubmitProvenBatch,
     Timeout,
     WithdrawalArgs,
     WithdrawalEntry,
@@ -75,6 +77,7 @@ __all__ = [
     "RollupAction",
     "RollupState",
     "SubmitBatch",
+    "SubmitProvenBatch",
     "Timeout",
     "WithdrawalArgs",
     "WithdrawalEntry",

@@ -6,7 +6,9 @@ and custodian cell of the transaction (``l1.core.scripts.rollup.state``). Batch 
 also move without the rollup cell (a challenge, a move, a proposer's win): then the custodian
 lock defers to their type scripts, and the batch type to the ``rollup_game`` script, which checks
 every such transition (docs/disputes.md §2-§3). The withdrawal lock stands alone: withdrawal
-cells are created at finalization, so the owner's signature is all a claim needs.
+cells are created only once their batch is final -- by FinalizeBatch, or by a validity rollup's
+SubmitProvenBatch, whose batch is final in its own transaction -- so the owner's signature is
+all a claim needs (no batch cell, no rollup cell, no since).
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ WITHDRAWAL_LOCK_CYCLES: Final = SECP256K1_CYCLES + 100_000
 
 # ----------------------------------------------------------------------------- deposit lock
 def _run_deposit_lock(context: ScriptContext) -> int:
-    """Two paths. (1) The rollup cell of ``rollup_id`` is an input: absorbed by SubmitBatch or
-    ForceDeposit, which the rollup type script checks in full. (2) Refund: the deposit was not
+    """Two paths. (1) The rollup cell of ``rollup_id`` is an input: absorbed by SubmitBatch,
+    SubmitProvenBatch or ForceDeposit, which the rollup type script checks in full. (2) Refund: the deposit was not
     absorbed and the depositor takes it back after the cancel timeout, with the refund key's
     signature; every group input's ``since`` must have the cancel timeout's flags and at least
     its value (the ledger then checks that much time passed since the deposit)."""
@@ -150,8 +152,9 @@ ROLLUP_BATCH: Final = NativeVerifier("rollup_batch", _run_batch_type)
 # ----------------------------------------------------------------------------- withdrawal lock
 def _run_withdrawal_lock(context: ScriptContext) -> int:
     """args = rollup id ‖ batch number ‖ owner lock args. Withdrawal cells are created by
-    FinalizeBatch, when their batch is final, so the owner claims at once with a signature over
-    the group's sighash_all message (as the default lock). Claiming twice is a spent input."""
+    FinalizeBatch or SubmitProvenBatch, when their batch is final, so the owner claims at once
+    (from the next block) with a signature over the group's sighash_all message (as the default
+    lock). Claiming twice is a spent input."""
     args = WithdrawalArgs.decode(context.args)
     validate_owner_signature(context, args.owner_lock_args)
     return WITHDRAWAL_LOCK_CYCLES

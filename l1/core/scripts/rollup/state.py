@@ -802,6 +802,7 @@ def _submit_proven_batch(
     state: RollupState,
     action: SubmitProvenBatch,
     cells: _RollupCells,
+    new: RollupState,
 ) -> tuple[RollupState, int]:
     """A validity rollup's batch, final at once (docs/validity.md §5). Checks, in order (cheap
     structural ones first, the pairing last): proposer authorization; no batch or game cell;
@@ -809,7 +810,7 @@ def _submit_proven_batch(
     dep; (b) every record decodes; (c) the deposit records are the consumed deposits; (d) the
     withdrawal entries are the Withdraw records, their cells are created now (as FinalizeBatch
     does) and fold to the withdrawals root; custodian accounting (+ deposits - withdrawals);
-    (e) the Groth16 proof over ``batch_input``."""
+    the new rollup state ``new``; (e) the Groth16 proof over ``batch_input``."""
     _authorize_proposer(view, state, "SubmitProvenBatch")
     _no_cells(cells, "SubmitProvenBatch", deposits=False, custodian=False, withdrawals=False)
     config = compute_rollup_config(state, rollup_id)
@@ -828,11 +829,12 @@ def _submit_proven_batch(
     _validate_deposit_records(txs, commitment, action, submission.consumed)
     withdrawals = _validate_withdraw_records(view, txs, action, cells, config)
     _validate_custodian(cells, submission.deposits_total, sum(w.amount for w in withdrawals))
-    _validate_proof(vk, action, state, records, config)
     new_state = replace(
         _submitted_state(state, commitment, submission.used),
         next_final_batch=state.next_final_batch + 1,
     )
+    _validate_new_state(new, new_state)
+    _validate_proof(vk, action, state, records, config)
     cycles = (
         compute_verification_cycles(1)
         + ROLLUP_STATE_RECORD_CYCLES * commitment.tx_count
@@ -1113,7 +1115,7 @@ def _run(context: ScriptContext) -> int:
     cells = _classify(view, rollup_id, rollup_input, rollup_output)
     _validate_mode(state, action)
     if isinstance(action, SubmitProvenBatch):
-        expected, cycles = _submit_proven_batch(view, rollup_id, state, action, cells)
+        expected, cycles = _submit_proven_batch(view, rollup_id, state, action, cells, new)
     elif isinstance(action, SubmitBatch):
         expected, cycles = _submit_batch(view, rollup_id, state, action, cells)
     elif isinstance(action, ForceDeposit):
