@@ -30,7 +30,7 @@ def main(
     ] = None,
     chain_id: Annotated[int | None, typer.Option(help="u32 chain id (signing domain)")] = None,
     rollup_id: Annotated[str | None, typer.Option(help="32-byte rollup id, hex")] = None,
-    preset: Annotated[str | None, typer.Option(help="L2 preset: test | devnet | large")] = None,
+    preset: Annotated[str | None, typer.Option(help="L2 preset: test | devnet | large | validity-test | validity-devnet")] = None,
     fee_account: Annotated[int | None, typer.Option(help="account credited with fees")] = None,
     batch_max_txs: Annotated[int | None, typer.Option(help="seal at this many txs")] = None,
     batch_interval: Annotated[
@@ -69,6 +69,10 @@ def main(
     ] = None,
     deposit_confirmations: Annotated[
         int | None, typer.Option(help="L1 confirmations before a deposit is credited")
+    ] = None,
+    prover_url: Annotated[
+        str | None,
+        typer.Option(help="validity presets: URL of the prover service (python -m prover)"),
     ] = None,
     fault: Annotated[
         str | None,
@@ -137,6 +141,7 @@ def main(
             "burn_permille": burn_permille,
             "safe_confirmations": safe_confirmations,
             "deposit_confirmations": deposit_confirmations,
+            "prover_url": prover_url,
             "fault": fault,
         }.items()
         if value is not None

@@ -111,6 +111,14 @@ class SequencerConfig(BaseSettings):
     #: Cap of the exponential backoff after L1 failures (catalogue R6), seconds.
     l1_max_backoff: float = Field(default=30.0, gt=0)
 
+    # ---------------------------------------------------------------- validity mode
+    #: The prover service (``python -m prover``) of a validity rollup (an L2 preset whose
+    #: profile is ``validity``): each sealed batch's witness goes there, and the batch is posted
+    #: together with its proof (docs/validity.md).  Required with an L1 on a validity preset.
+    prover_url: str | None = None
+    #: Seconds a batch may wait for its proof before the sequencer reports itself degraded.
+    proof_timeout: float = Field(default=600.0, gt=0)
+
     # ---------------------------------------------------------------- test-only fault injection
     #: ``ignore-deposits-of HEX_L2_PUBKEY`` (devnet/test presets only): the deposit watcher never
     #: credits a deposit naming that L2 key, forced ones included -- a censoring sequencer, whose
@@ -148,6 +156,20 @@ class SequencerConfig(BaseSettings):
         else:
             parse_fault(value)
         return " ".join(words)
+
+    @model_validator(mode="after")
+    def _check_prover(self) -> SequencerConfig:
+        validity = get_preset(self.preset).profile == "validity"
+        if validity and self.l1_url is not None and self.prover_url is None:
+            raise ValueError(
+                f"preset {self.preset!r} is a validity rollup: its batches are posted with a "
+                "proof, so it needs prover_url (--prover-url, the `python -m prover` service)"
+            )
+        if not validity and self.prover_url is not None:
+            raise ValueError(
+                f"prover_url is for validity presets; {self.preset!r} is an optimistic rollup"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_fault_preset(self) -> SequencerConfig:

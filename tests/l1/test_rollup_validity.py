@@ -31,6 +31,7 @@ from l1.core.groth16 import (
     G2Affine,
     Proof,
     VerifyingKey,
+    decode_verifying_key_json,
     encode_proof,
     encode_verifying_key,
 )
@@ -57,9 +58,19 @@ from l1.devnet_keys import DevnetKey
 from l1.kzg import get_kzg_settings
 from l2.batch import BatchCommitment, compute_withdrawals_root, encode_batch_records
 from l2.client.bridge import RollupL1, ScanResult, derive_l1_deposits
+from l2.preset import get_preset
 from l2.profile import VALIDITY
-from l2.state import compute_state_root
-from l2.tx import Deposit, Transfer, Withdraw, Withdrawal, encode_record
+from l2.state import L2State, compute_state_root
+from l2.stf import apply_batch
+from l2.tx import (
+    Deposit,
+    L1Deposit,
+    Transfer,
+    Withdraw,
+    Withdrawal,
+    encode_record,
+    sign_transaction,
+)
 from l2.tx import Transaction as L2Transaction
 from l2.validity import compute_batch_input
 from tests.l1.chainkit import BLOCK_INTERVAL_MS, CKB, DEVNET_KEYS, Chain, seal, sign
@@ -387,8 +398,18 @@ def test_validity_state_and_action_round_trip(vbridge: ValidityBridge) -> None:
 def test_a_validity_rollup_runs_a_validity_preset() -> None:
     bridge = ValidityBridge(Chain(), l2_preset="test")
     bridge.install_key()
-    with pytest.raises(AssertionError, match="a validity rollup runs an L2 preset"):
+    with pytest.raises(
+        AssertionError, match="a validity rollup runs an L2 preset of the validity profile"
+    ):
         bridge.create()  # chainkit's miner asserts that nothing was rejected
+
+
+def test_an_optimistic_rollup_runs_an_optimistic_preset() -> None:
+    bridge = Bridge(Chain(), l2_preset=VALIDITY_PRESET)
+    with pytest.raises(
+        AssertionError, match="an optimistic rollup runs an L2 preset of the optimistic profile"
+    ):
+        bridge.create()
 
 
 # ----------------------------------------------------------------------------- the happy path
@@ -705,17 +726,60 @@ def test_withdrawal_claims_need_no_since(vbridge: ValidityBridge) -> None:
 
 
 # ----------------------------------------------------------------------------- circuit proof
+@pytest.mark.slow
 def test_submit_proven_batch_with_a_circuit_proof() -> None:
-    """The happy path with a proof of prover/circuits/rollup.circom (docs/validity.md §4) under
-    the circuit's own verification key. TODO(lead), once the prover has settled:
-    ``run_setup(get_circuit_preset("test").spec, tmp)`` for the artifacts;
-    ``ValidityBridge.install_key(encode_verifying_key(<artifacts' key>))``; an ``L2State``
-    at ``GENESIS_ROOT`` with the deposit records' accounts; ``compute_batch_witness(state,
-    records, compute_rollup_config(state, rollup_id), deposits)``; ``prover.engine.prove`` for
-    the 256-byte proof; then ``ValidityBridge.proven(..., proof=...)`` with the witness's
-    post root as the commitment's new root, and ``commit_proven``."""
-    pytest.importorskip("prover.witness")
-    pytest.skip("TODO(lead): needs the rollup circuit's artifacts (prover.artifacts.run_setup)")
+    """The happy path with a real proof of prover/circuits/rollup.circom (docs/validity.md §4)
+    under the circuit's own verification key, registered by the rollup cell: a deposit creates
+    account 0 and a signed withdrawal leaves it, proven by the prover from the L2 state; the
+    L1 recomputes the public input from its rollup cell, the commitment and the blobs, accepts,
+    and the batch is final at once with its withdrawal cell claimable in the next block."""
+    from prover.engine import prove
+    from prover.witness import compute_batch_witness
+    from tests.support.validity import get_test_artifacts
+
+    artifacts = get_test_artifacts()
+    vk = decode_verifying_key_json(artifacts.verification_key_json)
+    state = L2State(get_preset(VALIDITY_PRESET).tree_depth, VALIDITY)
+    bridge = ValidityBridge(Chain(), genesis_root=state.get_root())
+    bridge.install_key(encode_verifying_key(vk))
+    bridge.create()
+    l2_private = ckbhash(b"validity key 1")
+    deposit = bridge.validity_deposit(ALICE, validity_key(1), 1_000 * CKB)
+    config = compute_rollup_config(bridge.state, bridge.rollup_id)
+    withdraw = sign_transaction(Withdraw(0, 200 * CKB, 0, 0, ALICE.lock_args), l2_private, config)
+    txs: list[L2Transaction] = [bridge.deposit_record(deposit, 0, 0), withdraw]
+    records = [encode_record(tx) for tx in txs]
+    queue = {0: L1Deposit(deposit.serialize(), 0, validity_key(1), 1_000 * CKB)}
+    witness = compute_batch_witness(state, records, config, queue)
+    proof = prove(artifacts, witness.inputs).proof
+    apply_batch(state, records, config, queue)
+    batch = bridge.proven(
+        txs,
+        deposits=[deposit],
+        owners=[ALICE],
+        proof=proof,
+        accounts_root=state.get_accounts_root(),
+        next_account=state.next_account_index,
+    )
+    assert batch.action.commitment.new_root == witness.post_root
+    # The same proof under another public input (another batch) is refused first ...
+    tampered = bridge.proven(
+        txs,
+        deposits=[deposit],
+        owners=[ALICE],
+        proof=proof,
+        accounts_root=state.get_accounts_root(),
+        next_account=state.next_account_index + 1,
+    )
+    before = bridge.chain.cells.live.copy()
+    bridge.rejects(tampered, "the batch proof is invalid")
+    assert bridge.chain.cells.live == before
+    # ... and accepted for the batch it proves.
+    bridge.commit_proven(batch)
+    assert bridge.state.state_root == witness.post_root == state.get_root()
+    assert bridge.state.next_final_batch == 1
+    withdrawal = OutPoint(compute_tx_hash(batch.tx), 1)
+    bridge.chain.mine([bridge.claim(withdrawal, ALICE)])
 
 
 # ----------------------------------------------------------------------------- the scanner

@@ -48,7 +48,6 @@ from l1.core.scripts.rollup.layout import (
     ROLLUP_DEPOSIT_LOCK_CODE,
     ROLLUP_GAME_CODE,
     ROLLUP_WITHDRAWAL_LOCK_CODE,
-    VALIDITY_PRESET_PREFIX,
     Abandon,
     BatchCell,
     DepositArgs,
@@ -1045,10 +1044,19 @@ def _create(context: ScriptContext, view: TxView, rollup_id: bytes) -> int:
             raise VerifierFailure(
                 f"{name.replace('_', ' ')} must be in 1..2^56-1 blocks (a since value), got {value}"
             )
-    if state.is_validity and not state.l2_preset.startswith(VALIDITY_PRESET_PREFIX):
+    # The L2 preset names its profile (a validity circuit is built for one tree depth and batch
+    # size): a validity rollup runs a validity preset, an optimistic rollup an optimistic one.
+    try:
+        preset_profile = get_preset(state.l2_preset).profile
+    except KeyError as exc:
+        raise VerifierFailure(f"unknown L2 preset: {exc}") from None
+    mode = "validity" if state.is_validity else "optimistic"
+    if preset_profile != mode:
         raise VerifierFailure(
-            f"a validity rollup runs an L2 preset matching its circuit, named "
-            f"'{VALIDITY_PRESET_PREFIX}…'; got {state.l2_preset!r}"
+            f"{'a validity' if state.is_validity else 'an optimistic'} rollup runs an L2 preset "
+            f"of the {mode} profile; {state.l2_preset!r} is "
+            f"a {preset_profile} preset"
+            + (" (register a verifying key hash for validity mode)" if mode == "optimistic" else "")
         )
     compute_rollup_config(state, rollup_id)
     if (
