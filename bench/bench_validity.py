@@ -33,10 +33,10 @@ from l2.state import Account, L2State, create_genesis_state  # noqa: E402
 from l2.stf import apply_batch  # noqa: E402
 from l2.tx import Transfer, encode_record, sign_transaction  # noqa: E402
 from l2.validity import compute_batch_input  # noqa: E402
+from l2.witness import compute_batch_witness  # noqa: E402
 from prover.artifacts import run_setup  # noqa: E402
 from prover.engine import prove  # noqa: E402
 from prover.presets import get_circuit_preset  # noqa: E402
-from prover.witness import compute_batch_witness  # noqa: E402
 
 SENDERS = 8
 

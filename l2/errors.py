@@ -198,3 +198,8 @@ class InvalidMove(L2Error):
 class InvalidOneStepProof(L2Error):
     """A one-step proof whose witness does not hold: a KZG opening, a Merkle witness, the
     pre-state preimage, or a missing witness for an account or deposit the step reads."""
+
+
+class UnprovableBatch(L2Error):
+    """A batch no validity proof can exist for (docs/validity.md): a record the STF rejects,
+    more records than the circuit has slots, or a rollup not on the validity profile."""

@@ -399,6 +399,17 @@ def devnet_up(
     challenger_port: Annotated[
         int, typer.Option("--challenger-port", help="challenger REST port", min=1, max=65535)
     ] = 8300,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="optimistic (a challenger disputes wrong batches) or validity (a prover proves "
+            "every batch with Groth16; the L1 verifies the proof and the batch is final at once)",
+        ),
+    ] = "optimistic",
+    prover_port: Annotated[
+        int, typer.Option("--prover-port", help="validity mode: prover REST port", min=1, max=65535)
+    ] = 8400,
     fault: Annotated[
         str | None,
         typer.Option(
@@ -420,8 +431,9 @@ def devnet_up(
     ] = None,
 ) -> None:
     """Run a local devnet until Ctrl-C (rerun to resume): a mining L1 node, the sequencer (which
-    deploys its rollup on L1 and defends its batches), a follower deriving the L2 from L1 alone,
-    a challenger disputing wrong batches, and a light client."""
+    deploys its rollup on L1), a follower deriving the L2 from L1 alone, a light client, and in
+    optimistic mode a challenger disputing wrong batches (the sequencer defends them), in
+    validity mode a prover whose Groth16 proofs the L1 verifies."""
     from dataclasses import replace
 
     from rollcourt.devnet import (
@@ -434,6 +446,13 @@ def devnet_up(
 
     if preset not in PRESETS:
         raise InvalidArguments(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    if mode not in ("optimistic", "validity"):
+        raise InvalidArguments(f"--mode must be optimistic or validity, got {mode!r}")
+    if mode == "validity" and (fault is not None or challenger_fault is not None):
+        raise InvalidArguments(
+            "--fault and --challenger-fault play the optimistic dispute game; a validity rollup "
+            "has none (a wrong batch cannot be proven)"
+        )
     options = DevnetOptions(
         data_dir=data_dir,
         rpc_port=rpc_port,
@@ -446,6 +465,8 @@ def devnet_up(
         challenger_port=challenger_port,
         fault=fault,
         challenger_fault=challenger_fault,
+        mode=mode,
+        prover_port=prover_port,
         challenge_window=DEVNET_WINDOWS[preset]["challenge_window"],
         forced_inclusion_window=DEVNET_WINDOWS[preset]["forced_inclusion_window"],
         escape_timeout=DEVNET_WINDOWS[preset]["escape_timeout"],

@@ -303,6 +303,20 @@ class DevnetOptions:
     #: ``wrong-root inflate-balance 1``) and the challenger's (``dishonest-at N``).
     fault: str | None = None
     challenger_fault: str | None = None
+    #: ``optimistic`` (challenger, dispute games) or ``validity`` (prover, proofs verified by
+    #: the L1; docs/validity.md).
+    mode: str = "optimistic"
+    prover_port: int = 8400
+
+    @property
+    def l2_preset(self) -> str:
+        """The sequencer's L2 preset: the chain preset's name, ``validity-`` prefixed in validity
+        mode (a validity circuit fixes the tree depth and batch size)."""
+        return self.preset if self.mode == "optimistic" else f"validity-{self.preset}"
+
+    @property
+    def prover_url(self) -> str:
+        return f"http://127.0.0.1:{self.prover_port}"
 
     @property
     def l1_url(self) -> str:
@@ -326,13 +340,17 @@ class DevnetOptions:
 
     @property
     def ports(self) -> dict[str, int]:
-        return {
+        ports = {
             "--rpc-port": self.rpc_port,
             "--sequencer-port": self.sequencer_port,
             "--follower-port": self.follower_port,
             "--light-port": self.light_port,
-            "--challenger-port": self.challenger_port,
         }
+        if self.mode == "validity":
+            ports["--prover-port"] = self.prover_port
+        else:
+            ports["--challenger-port"] = self.challenger_port
+        return ports
 
 
 def build_l1_role(options: DevnetOptions) -> Role:
@@ -379,7 +397,7 @@ def build_sequencer_role(options: DevnetOptions) -> Role:
         "--proposer-key",
         options.proposer_key,
         "--preset",
-        options.preset,
+        options.l2_preset,
         "--challenge-window",
         str(options.challenge_window),
         "--forced-inclusion-window",
@@ -397,6 +415,8 @@ def build_sequencer_role(options: DevnetOptions) -> Role:
     ]
     if options.fault is not None:
         command += ["--fault", options.fault]
+    if options.mode == "validity":
+        command += ["--prover-url", options.prover_url]
     return Role(
         name="sequencer",
         command=command,
@@ -404,6 +424,41 @@ def build_sequencer_role(options: DevnetOptions) -> Role:
         log_path=data_dir / "logs" / "sequencer.log",
         urls={"url": options.sequencer_url},
     )
+
+
+def build_prover_role(options: DevnetOptions) -> Role:
+    """Validity mode: the prover service. Its first start runs the circuit's single-party devnet
+    setup (tens of seconds) and caches the artifacts under ``<data dir>/prover``."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "prover",
+        "--data-dir",
+        str(data_dir),
+        "--preset",
+        options.preset,
+        "--port",
+        str(options.prover_port),
+        "--setup-if-missing",
+    ]
+    return Role(
+        name="prover",
+        command=command,
+        health_url=options.prover_url + "/healthz",
+        log_path=data_dir / "logs" / "prover.log",
+        urls={"url": options.prover_url},
+        startup_timeout=900.0,
+    )
+
+
+def get_prover_status(url: str) -> dict[str, Any] | None:
+    """The prover's ``/v1/health`` (None if it does not answer)."""
+    try:
+        response = httpx.get(url + "/v1/health", timeout=2.0)
+        return response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 def build_follower_role(options: DevnetOptions, rollup_id: str) -> Role:
@@ -553,6 +608,7 @@ def build_devnet_file(
         "supervisor_pid": os.getpid(),
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_dir": str(options.data_dir.resolve()),
+        "mode": options.mode,
         "chain": chain,
         "roles": {
             role.name: {**role.urls, "pid": pids.get(role.name), "log": str(role.log_path)}
@@ -580,6 +636,14 @@ def read_recorded_preset(devnet_file: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return preset if isinstance(preset, str) else None
+
+
+def read_recorded_mode(devnet_file: Path) -> str | None:
+    try:
+        mode = json.loads(devnet_file.read_text()).get("mode", "optimistic")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return mode if isinstance(mode, str) else None
 
 
 @contextlib.contextmanager
@@ -634,6 +698,7 @@ def format_status(
     l2: dict[str, Any] | None = None,
     follower: dict[str, Any] | None = None,
     disputes: dict[str, Any] | None = None,
+    prover: dict[str, Any] | None = None,
 ) -> str:
     restarts = sum(supervisor.restarts(entry.role.name) for entry in supervisor.running)
     suffix = f"  restarts {restarts}" if restarts else ""
@@ -668,6 +733,12 @@ def format_status(
                 f"  [batch {game.get('batch_number')} range {game.get('lo')}..{game.get('hi')}"
                 f" move {game.get('moves')}/{game.get('max_moves')} {game.get('turn')} to move]"
             )
+    if prover is not None:
+        counts = prover.get("counts") or {}
+        line += (
+            f"  |  prover queue {prover.get('queue_length', 0)}"
+            f"  proved {counts.get('done', 0)}  failed {counts.get('failed', 0)}"
+        )
     return line + suffix
 
 
@@ -737,6 +808,7 @@ def _print_banner(
     resumed = chain["resumed"]
     console.print(
         f"[bold green]rollcourt devnet is up[/]: chain {chain['name']} (preset {options.preset}), "
+        f"{options.mode} rollup (L2 preset {options.l2_preset}), "
         + (f"resumed at block {chain['tip_at_start']}" if resumed else "new chain"),
         highlight=False,
     )
@@ -780,12 +852,22 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                 f"{data_dir} holds a {recorded!r} chain; run with --preset {recorded} "
                 "or use another --data-dir"
             )
+        recorded_mode = read_recorded_mode(devnet_file) if recorded is not None else None
+        if recorded_mode is not None and recorded_mode != options.mode:
+            raise DevnetError(
+                f"{data_dir} holds a {recorded_mode} rollup; run with --mode {recorded_mode} "
+                "or use another --data-dir"
+            )
         for flag, port in options.ports.items():
             if not is_port_free(port):
                 raise DevnetError(
                     f"port {port} on 127.0.0.1 is already in use; choose another with {flag}"
                 )
-        roles = [build_l1_role(options), build_sequencer_role(options), build_light_role(options)]
+        validity = options.mode == "validity"
+        roles = [build_l1_role(options)]
+        if validity:
+            roles.append(build_prover_role(options))
+        roles += [build_sequencer_role(options), build_light_role(options)]
         stop_event = threading.Event()
 
         def report(message: str) -> None:
@@ -794,11 +876,16 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
         supervisor = Supervisor(roles, stop_event=stop_event, report=report)
         with stop_on_signals(stop_event, supervisor.force_event):
             try:
+                checker = (
+                    f"the prover on {options.prover_url} (its first start runs the circuit's "
+                    "devnet setup, about a minute)"
+                    if validity
+                    else f"the challenger on {options.challenger_url}"
+                )
                 console.print(
-                    f"starting the L1 node on {options.l1_url}, the sequencer on "
-                    f"{options.sequencer_url}, the follower on {options.follower_url}, the "
-                    f"challenger on {options.challenger_url} and a light client on "
-                    f"{options.light_url} (data in {data_dir.resolve()})",
+                    f"starting the L1 node on {options.l1_url}, {checker}, the sequencer on "
+                    f"{options.sequencer_url}, the follower on {options.follower_url} and a "
+                    f"light client on {options.light_url} (data in {data_dir.resolve()})",
                     markup=False,
                     highlight=False,
                 )
@@ -806,15 +893,17 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                 if not supervisor.start():
                     return
                 rollup_id = get_rollup_id(options.sequencer_url)
-                roles[1].urls["rollup_id"] = "0x" + rollup_id
+                sequencer_role = next(r for r in roles if r.name == "sequencer")
+                sequencer_role.urls["rollup_id"] = "0x" + rollup_id
                 follower = build_follower_role(options, rollup_id)
                 roles.append(follower)
                 if not supervisor.add(follower):
                     return
-                challenger = build_challenger_role(options, rollup_id)
-                roles.append(challenger)
-                if not supervisor.add(challenger):
-                    return
+                if not validity:
+                    challenger = build_challenger_role(options, rollup_id)
+                    roles.append(challenger)
+                    if not supervisor.add(challenger):
+                        return
                 chain, system_scripts = _describe_chain(options.l1_url, options.preset)
                 chain["resumed"] = resumed
 
@@ -832,7 +921,8 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                         supervisor,
                         get_l2_status(options.sequencer_url),
                         get_l2_status(options.follower_url),
-                        get_disputes(options.challenger_url),
+                        None if validity else get_disputes(options.challenger_url),
+                        get_prover_status(options.prover_url) if validity else None,
                     )
 
                 with _StatusDisplay(console) as display:

@@ -5,8 +5,9 @@ claims, to the L1 through ``l2.client.bridge``. The sequencer URL comes from, in
 ``--sequencer``; ``$ROLLCOURT_SEQUENCER_URL``; the ``url`` of the ``sequencer`` role in
 ``./devnet-data/devnet.json``; ``http://127.0.0.1:8200``.
 
-L2 keys are the same secp256k1 keys as L1 keys (``rollcourt keys new``; 33-byte compressed public
-key), so ``--key`` takes a key file, a hex private key or ``devnet:N`` here too. Every refusal of
+L2 keys are the same 32-byte private keys as L1 keys (``rollcourt keys new``), so ``--key`` takes a
+key file, a hex private key or ``devnet:N`` here too; the public key is derived with the rollup's
+profile (33-byte secp256k1 on an optimistic rollup, 32-byte Baby Jubjub on a validity one). Every refusal of
 the sequencer is one ``error:`` line with its message and code (``rollcourt.cli.reports_errors``).
 """
 
@@ -32,6 +33,8 @@ from l2.client.sequencer import (
     TxView,
     WaitTimeout,
 )
+from l2.preset import get_preset
+from l2.profile import Profile, get_preset_profile
 from rollcourt.amounts import format_ckb, parse_ckb_amount
 from rollcourt.config import DEFAULT_DATA_DIR, DEVNET_FILE_NAME, get_devnet_role_url
 from rollcourt.errors import (
@@ -56,7 +59,6 @@ SEQUENCER_URL_ENV = "ROLLCOURT_SEQUENCER_URL"
 MAX_FEE = (1 << 48) - 1
 MAX_ACCOUNT = (1 << 32) - 1
 WAIT_STATUSES = ("soft", "safe", "final")
-_HEX33 = re.compile(r"(0x)?[0-9a-fA-F]{66}")
 _HEX32 = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _ZERO = re.compile(r"\+?(0+(\.0*)?|\.0+)")
 _OUT_POINT = re.compile(r"(0x)?([0-9a-fA-F]{64}):(\d+)")
@@ -145,14 +147,19 @@ def _load_key(spec: str) -> KeyPair:
     return key
 
 
-def _l2_public_key(spec: str) -> bytes:
-    """``--l2-key``: a 33-byte compressed public key in hex, or any ``--key`` form."""
-    if _HEX33.fullmatch(spec.strip()):
-        return bytes.fromhex(spec.strip().removeprefix("0x"))
+def _l2_public_key(spec: str, profile: Profile) -> bytes:
+    """``--l2-key``: a public key of the rollup's profile in hex (33 bytes on an optimistic
+    rollup, 32 on a validity one), or any ``--key`` form (the public key is derived with the
+    rollup's profile: the same private key signs on either)."""
+    text = spec.strip().removeprefix("0x")
+    if re.fullmatch(rf"[0-9a-fA-F]{{{2 * profile.public_key_size}}}", text):
+        return bytes.fromhex(text)
     try:
-        return _load_key(spec).public_key
+        return profile.compute_public_key(_load_key(spec).private_key)
     except InvalidKey as exc:
-        raise InvalidKey(f"--l2-key: {exc} (or a 33-byte hex public key)") from None
+        raise InvalidKey(
+            f"--l2-key: {exc} (or a {profile.public_key_size}-byte hex public key)"
+        ) from None
 
 
 def _parse_out_point(text: str) -> Any:
@@ -197,10 +204,11 @@ def _check_owner(client: SequencerClient, index: int, key: KeyPair) -> int:
     """The account's next nonce, after checking ``key`` is the account's key."""
     with sequencer_errors(f"account {index}"):
         account = client.get_account(index)
-    if account.public_key != key.public_key:
+        public_key = client.rollup_config().profile.compute_public_key(key.private_key)
+    if account.public_key != public_key:
         raise InvalidKey(
             f"{key.source or 'the key'} is not account {index}'s key (its public key is "
-            f"0x{account.public_key.hex()}, this key's is 0x{key.public_key.hex()})"
+            f"0x{account.public_key.hex()}, this key's is 0x{public_key.hex()})"
         )
     return account.pending_nonce
 
@@ -435,8 +443,9 @@ def deposit(
         str,
         typer.Option(
             "--l2-key",
-            help="the L2 account's key (file, hex private key, devnet:N) or its 33-byte public "
-            "key: the sequencer credits the account with this key, or creates one",
+            help="the L2 account's key (file, hex private key, devnet:N) or its public key in hex "
+            "(33 bytes on an optimistic rollup, 32 on a validity one): the sequencer credits the "
+            "account with this key, or creates one",
             show_default=False,
         ),
     ],
@@ -451,17 +460,17 @@ def deposit(
     from rollcourt.rpc import NodeClient
 
     shannons = parse_ckb_amount(amount)
-    public_key = _l2_public_key(l2_key)
     rid = resolve_rollup_id(rollup_id)
     payer = _load_key(key)
     with NodeClient(resolve_l1_rpc(rpc)) as client:
         l1 = RollupL1(client)
         try:
-            l1.find_rollup_cell(rid)
+            cell = l1.find_rollup_cell(rid)
         except LookupError:
             raise InvalidArguments(
                 f"no rollup 0x{rid.hex()} on the L1 at {client.url} (check --rollup-id)"
             ) from None
+        public_key = _l2_public_key(l2_key, get_preset_profile(get_preset(cell.state.l2_preset)))
         try:
             tx_hash = l1.deposit(payer.private_key, rid, public_key, shannons)
         except ValueError as exc:

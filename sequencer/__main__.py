@@ -30,7 +30,10 @@ def main(
     ] = None,
     chain_id: Annotated[int | None, typer.Option(help="u32 chain id (signing domain)")] = None,
     rollup_id: Annotated[str | None, typer.Option(help="32-byte rollup id, hex")] = None,
-    preset: Annotated[str | None, typer.Option(help="L2 preset: test | devnet | large | validity-test | validity-devnet")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="L2 preset: test | devnet | large | validity-test | validity-devnet"),
+    ] = None,
     fee_account: Annotated[int | None, typer.Option(help="account credited with fees")] = None,
     batch_max_txs: Annotated[int | None, typer.Option(help="seal at this many txs")] = None,
     batch_interval: Annotated[

@@ -45,12 +45,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from l1.ckb.hashes import compute_header_hash, compute_tx_hash
-from l1.ckb.types import OutPoint
+from l1.ckb.hashes import compute_data_hash, compute_header_hash, compute_tx_hash
+from l1.ckb.types import CellDep, OutPoint
 from l1.client import L1Client, L1RpcError
+from l1.core import groth16
 from l1.core.scripts.rollup.layout import DepositArgs, WithdrawalEntry
 from l2.batch import compute_withdrawals_root
 from l2.client.bridge import (
@@ -62,6 +64,7 @@ from l2.client.bridge import (
     RollupParams,
     RollupTxSeen,
 )
+from l2.client.prover import ProverClient
 from l2.config import RollupConfig
 from l2.state import create_genesis_state
 from l2.tx import L1Deposit, Withdraw, Withdrawal, decode_record
@@ -69,6 +72,7 @@ from sequencer.batcher import NullPoster, SealedBatch, UnpostableBatch
 from sequencer.crash import crashpoint
 from sequencer.entries import BatchStatus
 from sequencer.errors import StartupError
+from sequencer.proving import BatchProver
 from sequencer.store import Store
 
 if TYPE_CHECKING:
@@ -112,14 +116,19 @@ class RollupInfo:
     creation_tx: bytes | None
     #: Scans start here (the tip when the rollup was deployed; 0 for a given rollup id).
     start_block: int
+    #: Validity rollups: the cell holding the verification key (a cell dep of every proven
+    #: batch), when this data dir deployed it.
+    verifying_key_cell: OutPoint | None = None
 
     def to_json(self) -> str:
+        vk_cell = self.verifying_key_cell
         return json.dumps(
             {
                 "rollup_id": self.rollup_id.hex(),
                 "type_args": None if self.type_args is None else self.type_args.hex(),
                 "creation_tx": None if self.creation_tx is None else self.creation_tx.hex(),
                 "start_block": self.start_block,
+                "verifying_key_cell": None if vk_cell is None else vk_cell.serialize().hex(),
             },
             sort_keys=True,
         )
@@ -127,11 +136,13 @@ class RollupInfo:
     @classmethod
     def from_json(cls, text: str) -> RollupInfo:
         raw = json.loads(text)
+        vk_cell = raw.get("verifying_key_cell")
         return cls(
             bytes.fromhex(raw["rollup_id"]),
             None if raw["type_args"] is None else bytes.fromhex(raw["type_args"]),
             None if raw["creation_tx"] is None else bytes.fromhex(raw["creation_tx"]),
             int(raw["start_block"]),
+            None if vk_cell is None else OutPoint.deserialize(bytes.fromhex(vk_cell)),
         )
 
 
@@ -159,6 +170,7 @@ class L1Access:
                     info.rollup_id,
                     l1.script("rollup_state", info.type_args),
                     info.creation_tx or bytes(32),
+                    None if info.verifying_key_cell is None else CellDep(info.verifying_key_cell),
                 )
                 l1.attach(handle)
             self._l1 = l1
@@ -184,8 +196,11 @@ class L1Poster:
         *,
         safe_confirmations: int,
         let_l1_refuse_ignored_forced: bool = False,
+        prover: BatchProver | None = None,
     ) -> None:
         self.access = access
+        #: Validity rollups: where sealed batches get their proofs (``sequencer.proving``).
+        self.prover = prover
         #: Test-only (set with the ``ignore-deposits-of`` fault): a batch that ignores pending
         #: forced deposits is sent anyway, so the L1 -- not this process -- refuses it.
         self.let_l1_refuse_ignored_forced = let_l1_refuse_ignored_forced
@@ -244,18 +259,41 @@ class L1Poster:
                 pending_forced=tuple(rollup.state.pending_forced),
             )
         commitment = batch.commitment
+        proof = None
+        if self.prover is not None:
+            # Validity mode: the batch goes to L1 with its proof, or not yet (in order).
+            proof = self.prover.get_proof(batch)
+            if proof is None:
+                return None
         sidecars = l1.compute_sidecars(batch.compute_blobs(self.config))
         if [s.versioned_hash for s in sidecars] != list(commitment.blob_versioned_hashes):
             raise RuntimeError(f"batch {batch.number}: blob versioned hashes differ from its seal")
-        tx = l1.build_submit_batch(
-            self.rollup_id,
-            self.proposer_key,
-            commitment,
-            batch.new_accounts_root,
-            batch.new_next_account_index,
-            self._deposit_cells(l1, batch, rollup.state.next_deposit_index, rollup.state),
-            rollup=rollup,
+        deposit_cells = self._deposit_cells(
+            l1, batch, rollup.state.next_deposit_index, rollup.state
         )
+        if proof is not None:
+            tx = l1.build_submit_proven_batch(
+                self.rollup_id,
+                self.proposer_key,
+                commitment,
+                batch.new_accounts_root,
+                batch.new_next_account_index,
+                proof,
+                deposit_cells,
+                self._withdrawals(batch),
+                pending_out_points=self._pending_out_points(batch, rollup.state),
+                rollup=rollup,
+            )
+        else:
+            tx = l1.build_submit_batch(
+                self.rollup_id,
+                self.proposer_key,
+                commitment,
+                batch.new_accounts_root,
+                batch.new_next_account_index,
+                deposit_cells,
+                rollup=rollup,
+            )
         tx_hash = compute_tx_hash(tx)
         self._set_intent(batch.number, tx_hash)
         try:
@@ -283,7 +321,12 @@ class L1Poster:
             rollup = l1.find_rollup_cell(self.rollup_id)
             state = rollup.state
             if batch.number < state.next_final_batch:
-                self._note_finalized(l1, batch.number)
+                if self.prover is not None:
+                    # A proven batch is final in the block that includes it, and its
+                    # withdrawal cells are that transaction's outputs 1 .. (docs/validity.md).
+                    self._note_proven(batch.number, batch.l1_tx_hash)
+                else:
+                    self._note_finalized(l1, batch.number)
                 return "final"
             if (
                 batch.number >= state.next_batch_number
@@ -373,7 +416,30 @@ class L1Poster:
         with self.store.begin() as conn:
             self.store.set_meta(conn, key, found.tx_hash.hex())
 
+    def _note_proven(self, number: int, tx_hash: bytes) -> None:
+        key = finalize_meta_key(number)
+        with self.store.read() as conn:
+            known = self.store.get_meta(conn, key)
+        if known != tx_hash.hex():
+            with self.store.begin() as conn:
+                self.store.set_meta(conn, key, tx_hash.hex())
+
     # ------------------------------------------------------------------ helpers
+    def _pending_out_points(self, batch: SealedBatch, state: Any) -> list[OutPoint]:
+        """The out points of the pending (forced) deposits ``batch`` consumes: the L1 keeps them
+        only as hashes, so a SubmitProvenBatch names them (from the store's deposit queue)."""
+        commitment = batch.commitment
+        end = min(commitment.deposit_end, state.next_deposit_index + len(state.pending_forced))
+        with self.store.read() as conn:
+            queue = {d.deposit_index: d for d in self.store.load_deposits(conn)}
+        out_points = []
+        for index in range(commitment.deposit_start, end):
+            deposit = queue.get(index)
+            if deposit is None:
+                raise RuntimeError(f"pending deposit {index} of batch {batch.number} is not stored")
+            out_points.append(OutPoint.deserialize(deposit.out_point))
+        return out_points
+
     def _reconcile(self, l1: RollupL1, batch: SealedBatch) -> bytes:
         """The rollup cell is past ``batch``: find its SubmitBatch on L1 (R2)."""
         seen = self._find_batch_tx(l1, batch.number)
@@ -529,6 +595,15 @@ def bootstrap_l1(seq: Sequencer) -> None:
     seq._build_core(settings.rollup_config(info.rollup_id))
     seq.batcher.max_backoff = settings.l1_max_backoff
     if isinstance(seq.poster, NullPoster):
+        prover = None
+        if settings.prover_url is not None:
+            prover = BatchProver(
+                ProverClient(settings.prover_url),
+                store,
+                seq.config,
+                seq.genesis,
+                timeout=settings.proof_timeout,
+            )
         seq.poster = L1Poster(
             L1Access(settings.l1_url, info),
             store,
@@ -536,6 +611,7 @@ def bootstrap_l1(seq: Sequencer) -> None:
             proposer_key,
             safe_confirmations=settings.safe_confirmations,
             let_l1_refuse_ignored_forced=settings.ignored_deposit_key() is not None,
+            prover=prover,
         )
     seq.watcher = DepositWatcher(
         seq,
@@ -553,6 +629,9 @@ def _deploy(seq: Sequencer, url: str, proposer_key: bytes) -> RollupInfo:
         l1 = RollupL1(client)
         start = client.get_tip_block_number()
         genesis = create_genesis_state(seq.config, settings.genesis())
+        vk_cell, vk_hash = None, bytes(32)
+        if settings.prover_url is not None:
+            vk_cell, vk_hash = _deploy_verifying_key(l1, settings.prover_url, proposer_key)
         params = RollupParams(
             chain_id=settings.chain_id,
             bond=settings.bond,
@@ -565,6 +644,7 @@ def _deploy(seq: Sequencer, url: str, proposer_key: bytes) -> RollupInfo:
             game_clock=settings.game_clock,
             burn_permille=settings.burn_permille,
             fee_account=settings.fee_account,
+            verifying_key_hash=vk_hash,
         )
         handle = l1.deploy_rollup(proposer_key, params)
     except StartupError:
@@ -578,4 +658,38 @@ def _deploy(seq: Sequencer, url: str, proposer_key: bytes) -> RollupInfo:
         handle.rollup_id.hex(),
         handle.creation_tx_hash.hex(),
     )
-    return RollupInfo(handle.rollup_id, handle.type_script.args, handle.creation_tx_hash, start)
+    return RollupInfo(
+        handle.rollup_id, handle.type_script.args, handle.creation_tx_hash, start, vk_cell
+    )
+
+
+#: How long the deployment waits for the verification-key cell to commit (seconds).
+VERIFYING_KEY_COMMIT_TIMEOUT = 120.0
+
+
+def _deploy_verifying_key(
+    l1: RollupL1, prover_url: str, proposer_key: bytes
+) -> tuple[OutPoint, bytes]:
+    """A validity rollup registers the prover's verification key: fetch it (snarkjs JSON) from
+    the prover service, put its compact encoding in a cell, and wait until that cell is
+    committed (the rollup's creation is funded from the same key).  Returns the cell and the
+    key's data hash, which the rollup cell registers."""
+    with ProverClient(prover_url) as client:
+        try:
+            vk_json = client.get_verification_key()
+        except Exception as exc:
+            raise StartupError(
+                f"the prover at {prover_url} did not give its verification key: {exc}"
+            ) from None
+    vk_bytes = groth16.encode_verifying_key(groth16.decode_verifying_key_json(vk_json))
+    out_point = l1.deploy_verifying_key(proposer_key, vk_bytes)
+    deadline = time.monotonic() + VERIFYING_KEY_COMMIT_TIMEOUT
+    while l1.get_tx_status(out_point.tx_hash) != "committed":
+        if time.monotonic() > deadline:
+            raise StartupError(
+                f"the verification key cell 0x{out_point.tx_hash.hex()} did not commit within "
+                f"{VERIFYING_KEY_COMMIT_TIMEOUT:g} s"
+            )
+        time.sleep(0.5)
+    log.info("verification key deployed in cell %s", out_point)
+    return out_point, compute_data_hash(vk_bytes)

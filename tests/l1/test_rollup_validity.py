@@ -733,8 +733,8 @@ def test_submit_proven_batch_with_a_circuit_proof() -> None:
     account 0 and a signed withdrawal leaves it, proven by the prover from the L2 state; the
     L1 recomputes the public input from its rollup cell, the commitment and the blobs, accepts,
     and the batch is final at once with its withdrawal cell claimable in the next block."""
+    from l2.witness import compute_batch_witness
     from prover.engine import prove
-    from prover.witness import compute_batch_witness
     from tests.support.validity import get_test_artifacts
 
     artifacts = get_test_artifacts()

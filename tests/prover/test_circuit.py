@@ -16,6 +16,7 @@ import pytest
 
 from l1.core import groth16
 from l2.config import RollupConfig
+from l2.errors import UnprovableBatch
 from l2.preset import get_preset
 from l2.profile import VALIDITY
 from l2.state import Account, L2State, create_genesis_state
@@ -30,11 +31,11 @@ from l2.tx import (
     sign_transaction,
 )
 from l2.validity import compute_batch_input
+from l2.witness import compute_batch_witness
 from prover.artifacts import Artifacts
 from prover.engine import NODE_MODULES, ProofResult, prove
 from prover.errors import InvalidWitness
 from prover.presets import REPO_ROOT
-from prover.witness import compute_batch_witness
 from tests.support.validity import get_test_artifacts
 
 pytestmark = pytest.mark.slow
@@ -135,13 +136,13 @@ def test_a_rule_breaking_batch_is_reported_before_proving() -> None:
     state = _genesis()
     snapshot = state.encode()
     bad_signature = replace(_signed(Transfer(1, 0, 5, 0, 0), 1), signature=bytes(64))
-    with pytest.raises(InvalidWitness, match=r"record 0 is invalid \(InvalidSignature"):
+    with pytest.raises(UnprovableBatch, match=r"record 0 is invalid \(InvalidSignature"):
         compute_batch_witness(state, [encode_record(bad_signature)], CONFIG)
     overspend = _signed(Transfer(1, 0, 1001 * CKB, 0, 0), 1)
-    with pytest.raises(InvalidWitness, match=r"record 0 is invalid \(InsufficientBalance"):
+    with pytest.raises(UnprovableBatch, match=r"record 0 is invalid \(InsufficientBalance"):
         compute_batch_witness(state, [encode_record(overspend)], CONFIG)
     too_many = [encode_record(_signed(Transfer(1, 0, 1, 0, n), 1)) for n in range(3)]
-    with pytest.raises(InvalidWitness, match="3 records, but the circuit has 2 slots"):
+    with pytest.raises(UnprovableBatch, match="3 records, but the circuit has 2 slots"):
         compute_batch_witness(state, too_many, CONFIG)
     assert state.encode() == snapshot
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from l2.client.prover import InvalidJobInputs, JobFailed, JobNotFound, ProverClient
 from prover.__main__ import EXIT_CONFIG, cli
-from prover.client import JobFailed, ProverClient
-from prover.errors import InvalidInputs, JobNotFound
 from tests.prover.conftest import TOY_CIRCUIT_FLAG, compute_toy_inputs, requires_circomlib
 from tests.support.procs import ROOT, Proc, free_port, wait_until
 
@@ -81,7 +80,7 @@ def test_jobs_survive_sigkill(tmp_path: Path, procs: list[Proc]) -> None:
     )
     assert client.submit(compute_toy_inputs(1, 1)) == job_id  # the same inputs: the same job
 
-    with pytest.raises(InvalidInputs, match="not an integer"):
+    with pytest.raises(InvalidJobInputs, match="not an integer"):
         client.submit({"preimage": ["one", 2], "batch_input": 3})
     with pytest.raises(JobNotFound):
         client.get_job("f" * 64)

@@ -1,4 +1,4 @@
-"""The witness of a batch: the private inputs of ``prover/circuits/rollup.circom`` (docs/validity.md §4).
+"""The witness of a batch: the inputs of ``prover/circuits/rollup.circom`` (docs/validity.md §4).
 
 The circuit checks three sequential leaf updates per record slot (sender or deposit target,
 recipient, fee account).  This module replays a batch slot by slot on a copy of the accounts
@@ -10,6 +10,8 @@ The replay is checked against the STF itself: the batch is first run through
 ``l2.stf.apply_batch`` on another copy; a record the STF rejects cannot be proven (a validity
 batch holds only valid transactions) and is reported with the STF's own error, and the replay's
 final root must equal the STF's.  So the witness can only disagree with the protocol by raising.
+
+Pure (no I/O): the sequencer builds witnesses and sends them to the prover service over HTTP.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from l2.config import RollupConfig
+from l2.errors import UnprovableBatch
 from l2.profile import VALIDITY
 from l2.state import Account, L2State
 from l2.stf import NO_DEPOSITS, apply_batch
 from l2.tx import RECORD_SIZE, Deposit, L1Deposit, Transfer, decode_record
 from l2.validity import compute_batch_input, compute_signing_domain
-from prover.errors import InvalidWitness
 
 __all__ = ["BatchWitness", "compute_batch_witness"]
 
@@ -133,25 +135,25 @@ def compute_batch_witness(
 ) -> BatchWitness:
     """The circuit inputs proving ``records`` applied to ``state`` (which is not modified).
 
-    Raises ``InvalidWitness`` if the batch cannot be proven: the rollup is not on the validity
+    Raises ``UnprovableBatch`` if the batch cannot be proven: the rollup is not on the validity
     profile, there are more records than circuit slots, or the STF rejects a record (the message
     names the record and the STF's error).
     """
     if config.profile is not VALIDITY:
-        raise InvalidWitness(
+        raise UnprovableBatch(
             f"a validity proof needs the validity profile, not {config.profile.name}"
         )
     batch_size = config.preset.max_txs_per_batch
     if len(records) > batch_size:
-        raise InvalidWitness(f"{len(records)} records, but the circuit has {batch_size} slots")
+        raise UnprovableBatch(f"{len(records)} records, but the circuit has {batch_size} slots")
     for position, record in enumerate(records):
         if len(record) != RECORD_SIZE:
-            raise InvalidWitness(f"record {position} is {len(record)} bytes, not {RECORD_SIZE}")
+            raise UnprovableBatch(f"record {position} is {len(record)} bytes, not {RECORD_SIZE}")
     expected = state.copy()
     result = apply_batch(expected, list(records), config, deposits)
     if result.rejections:
         first = result.rejections[0]
-        raise InvalidWitness(
+        raise UnprovableBatch(
             f"record {first.index} is invalid ({first.error.__name__}: {first.message}); a "
             "validity batch holds only valid transactions, so it cannot be proven"
         )
@@ -173,8 +175,8 @@ def compute_batch_witness(
         siblings.append([u.siblings for u in updates])
     root = replay.tree.get_root()
     if root != expected.get_accounts_root() or len(replay.accounts) != expected.next_account_index:
-        raise InvalidWitness(
-            "the slot-by-slot replay disagrees with the STF (a bug in prover.witness): accounts "
+        raise UnprovableBatch(
+            "the slot-by-slot replay disagrees with the STF (a bug in l2.witness): accounts "
             f"root 0x{root.hex()} vs 0x{expected.get_accounts_root().hex()}"
         )
     dom0, dom1 = compute_signing_domain(config)

@@ -1,4 +1,7 @@
-"""``ProverClient``: the prover's job API from Python (httpx, synchronous)."""
+"""``ProverClient``: the prover service's job API (``python -m prover``) over HTTP (httpx, sync).
+
+Part of the MIT-licensed SDK: it speaks the documented HTTP API only and imports nothing of the
+GPL-licensed ``prover`` package (README "Licences")."""
 
 from __future__ import annotations
 
@@ -8,15 +11,30 @@ from typing import Any
 
 import httpx
 
-from prover.errors import InvalidInputs, JobNotFound, ProverError
+__all__ = [
+    "InvalidJobInputs",
+    "JobFailed",
+    "JobNotFound",
+    "ProverClient",
+    "ProverClientError",
+    "RemoteProof",
+]
 
-__all__ = ["JobFailed", "ProverClient", "RemoteProof"]
+
+class ProverClientError(Exception):
+    """The prover service refused a request or answered unexpectedly; the message says why."""
 
 
-class JobFailed(ProverError):
+class InvalidJobInputs(ProverClientError):
+    """The service refused the inputs (400/422): the message names the offending value."""
+
+
+class JobNotFound(ProverClientError):
+    """No job with that id (404)."""
+
+
+class JobFailed(ProverClientError):
     """The prover could not prove the job; the message is the prover's reason."""
-
-    code = "job_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +72,9 @@ class ProverClient:
         if response.status_code == 404:
             raise JobNotFound(_message(response))
         if response.status_code in (400, 422):
-            raise InvalidInputs(_message(response))
+            raise InvalidJobInputs(_message(response))
         if response.status_code >= 400:
-            raise ProverError(f"prover answered {response.status_code}: {_message(response)}")
+            raise ProverClientError(f"prover answered {response.status_code}: {_message(response)}")
         return response.json()
 
     def submit(self, inputs: dict[str, Any], label: str | None = None) -> str:
@@ -74,23 +92,32 @@ class ProverClient:
         result: dict[str, Any] = self._check(self.http.get("/v1/verification-key"))
         return result
 
+    def get_proof(self, job_id: str) -> RemoteProof | None:
+        """The job's proof once it is done, ``None`` while it is queued or proving, and
+        ``JobFailed`` (with the prover's reason) when it failed -- one poll, never blocks."""
+        job = self.get_job(job_id)
+        if job["status"] == "failed":
+            raise JobFailed(f"job {job_id} failed: {job['error']}")
+        if job["status"] != "done":
+            return None
+        data = self._check(self.http.get(f"/v1/jobs/{job_id}/proof"))
+        return RemoteProof(
+            job_id,
+            bytes.fromhex(data["proof_hex"]),
+            data["proof"],
+            tuple(int(v) for v in data["public_signals"]),
+        )
+
     def wait_for_proof(self, job_id: str, timeout: float, poll: float = 0.5) -> RemoteProof:
         """Poll until the job is done; ``JobFailed`` (with the prover's reason) when it failed,
         ``TimeoutError`` when ``timeout`` seconds pass first."""
         deadline = time.monotonic() + timeout
         while True:
-            job = self.get_job(job_id)
-            if job["status"] == "failed":
-                raise JobFailed(f"job {job_id} failed: {job['error']}")
-            if job["status"] == "done":
-                data = self._check(self.http.get(f"/v1/jobs/{job_id}/proof"))
-                return RemoteProof(
-                    job_id,
-                    bytes.fromhex(data["proof_hex"]),
-                    data["proof"],
-                    tuple(int(v) for v in data["public_signals"]),
-                )
+            proof = self.get_proof(job_id)
+            if proof is not None:
+                return proof
             if time.monotonic() >= deadline:
+                job = self.get_job(job_id)
                 raise TimeoutError(
                     f"job {job_id} still {job['status']} after {timeout:g} s "
                     f"(queue position {job.get('queue_position')})"
