@@ -734,7 +734,7 @@ def format_status(
                 f" move {game.get('moves')}/{game.get('max_moves')} {game.get('turn')} to move]"
             )
     if prover is not None:
-        counts = prover.get("counts") or {}
+        counts = prover.get("jobs") or {}
         line += (
             f"  |  prover queue {prover.get('queue_length', 0)}"
             f"  proved {counts.get('done', 0)}  failed {counts.get('failed', 0)}"

@@ -55,6 +55,7 @@ from l1.core.scripts.rollup.layout import (
     RevertBatches,
     RollupState,
     SubmitBatch,
+    SubmitProvenBatch,
 )
 from l2.batch import BatchCommitment
 from l2.client.bridge import RollupL1, RollupTxSeen, ScanResult, derive_l1_deposits
@@ -466,12 +467,16 @@ class Follower:
             mine = ScanResult(scan.rollup_id, seen.block_number, seen.block_number, (seen,))
             absorbed = {d.deposit_index: (d, seen.block_number) for d in derive_l1_deposits(mine)}
             finals.append((seen.block_number, seen.state.next_final_batch))
-            if isinstance(seen.action, FinalizeBatch) and seen.batch_number is not None:
+            if (
+                isinstance(seen.action, FinalizeBatch | SubmitProvenBatch)
+                and seen.batch_number is not None
+            ):
+                # A proven batch (validity mode) is final in the block that posts it.
                 finalized.append((seen.block_number, seen.batch_number))
             if isinstance(seen.action, RevertBatches):
                 reverts.append((seen.block_number, seen.action.batch_number, len(staged)))
                 continue
-            if isinstance(seen.action, SubmitBatch):
+            if isinstance(seen.action, SubmitBatch | SubmitProvenBatch):
                 number = seen.prev_state.next_batch_number
                 if seen.commitment is None:
                     undecodable.append(

@@ -29,11 +29,13 @@ sequencer's next batches ignore the pending forced deposit and the L1 refuses th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING
 
 from l1.ckb.types import OutPoint
+from l1.core.scripts.rollup.layout import InvalidRollupEncoding
 from l2.client.bridge import DepositSeen, RollupL1
 from l2.tx import L1Deposit
 from sequencer.poster import L1Access
@@ -145,7 +147,11 @@ class DepositWatcher:
         credited = self.seq.credited_deposits
         profile = self.seq.config.profile
         plan: list[tuple[L1Deposit, int]] = []
-        by_hash = {s.cell.deposit_hash(): s for s in self.seen.values()}
+        key_size = profile.public_key_size
+        by_hash = {}
+        for seen_deposit in self.seen.values():
+            with contextlib.suppress(InvalidRollupEncoding):
+                by_hash[seen_deposit.cell.deposit_hash(key_size)] = seen_deposit
         forced: set[OutPoint] = set()
         next_index = self.seq.executor.state.next_deposit_index
         for position, deposit_hash in enumerate(pending_forced):
@@ -163,7 +169,12 @@ class DepositWatcher:
             index = l1_next_index + position
             plan.append(
                 (
-                    L1Deposit(cell.out_point.serialize(), index, cell.args.public_key, cell.amount),
+                    L1Deposit(
+                        cell.out_point.serialize(),
+                        index,
+                        cell.args.l2_public_key(key_size),
+                        cell.amount,
+                    ),
                     seen.block_number,
                 )
             )
@@ -174,7 +185,9 @@ class DepositWatcher:
             if self._censors(seen, forced=False):
                 continue
             try:
-                profile.validate_public_key(seen.cell.args.public_key)
+                # The deposit's 33-byte key slot holds a key of the rollup's profile, zero-padded.
+                public_key = seen.cell.args.l2_public_key(key_size)
+                profile.validate_public_key(public_key)
             except Exception as exc:
                 log.warning("deposit %s skipped: the L2 refuses its key (%s)", out_point, exc)
                 del self.seen[out_point]
@@ -185,7 +198,7 @@ class DepositWatcher:
             cell = seen.cell
             plan.append(
                 (
-                    L1Deposit(out_point.serialize(), next_index, cell.args.public_key, cell.amount),
+                    L1Deposit(out_point.serialize(), next_index, public_key, cell.amount),
                     seen.block_number,
                 )
             )
@@ -194,7 +207,10 @@ class DepositWatcher:
 
     def _censors(self, seen: DepositSeen, *, forced: bool) -> bool:
         """The test-only fault: this deposit names the ignored key (logged once per state)."""
-        if self.ignored_key is None or seen.cell.args.public_key != self.ignored_key:
+        # The deposit's key slot is 33 bytes; a 32-byte key sits zero-padded in it.
+        if self.ignored_key is None or seen.cell.args.public_key != self.ignored_key.ljust(
+            33, b"\0"
+        ):
             return False
         if (seen.cell.out_point, forced) not in self._censored:
             self._censored.add((seen.cell.out_point, forced))
