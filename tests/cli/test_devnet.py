@@ -246,3 +246,49 @@ def _other_ports() -> tuple[str, ...]:
         "--light-port", str(free_port()),
         "--challenger-port", str(free_port()),
     )  # fmt: skip
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_devnet_up_in_validity_mode(tmp_path: Path, devnets: list[Devnet]) -> None:
+    """``--mode validity``: a prover instead of a challenger, the sequencer on the validity
+    preset with the prover's verification key registered on L1. The ``test`` circuit's cached
+    setup is linked into the data dir (its first start would otherwise run the setup)."""
+    from tests.support.validity import get_test_artifacts
+
+    artifacts = get_test_artifacts()
+    (tmp_path / "devnet-data" / "prover").mkdir(parents=True)
+    os.symlink(artifacts.directory, tmp_path / "devnet-data" / "prover" / artifacts.directory.name)
+    devnet = Devnet(tmp_path, free_port(), "--mode", "validity", "--prover-port", str(free_port()))
+    devnets.append(devnet)
+    content = devnet.wait_up()
+    assert content["mode"] == "validity"
+    assert set(content["roles"]) == {"l1", "prover", "sequencer", "follower", "light"}
+    prover = httpx.get(content["roles"]["prover"]["url"] + "/v1/health", timeout=10).json()
+    assert prover["preset"] == "test" and prover["verifying_key_hash"] == (
+        artifacts.verifying_key_hash
+    )
+    status = httpx.get(content["roles"]["sequencer"]["url"] + "/v1/status", timeout=10).json()
+    assert status["preset"] == "validity-test"
+    wait_until(lambda: "prover queue" in devnet.output, timeout=60, what="the status line")
+    assert "validity rollup (L2 preset validity-test)" in devnet.output
+    assert devnet.stop() == 0
+    # The data dir now holds a validity rollup: an optimistic start is refused.
+    result = invoke(
+        "devnet", "up", "--data-dir", str(tmp_path / "devnet-data"), "--rpc-port",
+        str(free_port()), "--preset", "test", *_other_ports(),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "holds a validity rollup; run with --mode validity" in result.stderr
+
+
+def test_devnet_refuses_faults_in_validity_mode(tmp_path: Path) -> None:
+    result = invoke(
+        "devnet", "up", "--data-dir", str(tmp_path), "--mode", "validity", "--fault",
+        "wrong-root inflate-balance",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "a validity rollup has none (a wrong batch cannot be proven)" in result.stderr
+    result = invoke("devnet", "up", "--data-dir", str(tmp_path), "--mode", "zk")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --mode must be optimistic or validity, got 'zk'\n"
