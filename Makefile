@@ -21,8 +21,9 @@ $(NODE_STAMP): prover/package-lock.json
 install: $(STAMP) $(NODE_STAMP)
 
 ## Run the devnet (embedded default): a mining L1 node with prefunded devnet keys.
+MODE ?= optimistic
 devnet: install
-	$(BIN)/rollcourt devnet up
+	$(BIN)/rollcourt devnet up --mode $(MODE)
 
 ## Run every check CI runs: lint, types, the fast suite, then the slow (multi-process) suite.
 # Two workers (pytest-xdist, one module per worker at a time): the slow suite is mostly

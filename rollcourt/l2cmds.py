@@ -147,19 +147,36 @@ def _load_key(spec: str) -> KeyPair:
     return key
 
 
-def _l2_public_key(spec: str, profile: Profile) -> bytes:
-    """``--l2-key``: a public key of the rollup's profile in hex (33 bytes on an optimistic
-    rollup, 32 on a validity one), or any ``--key`` form (the public key is derived with the
-    rollup's profile: the same private key signs on either)."""
-    text = spec.strip().removeprefix("0x")
-    if re.fullmatch(rf"[0-9a-fA-F]{{{2 * profile.public_key_size}}}", text):
-        return bytes.fromhex(text)
+_HEX33 = re.compile(r"(0x)?[0-9a-fA-F]{66}")
+
+
+def _parse_l2_key(spec: str) -> bytes | KeyPair:
+    """``--l2-key`` before the rollup is known: a public key (``pub:HEX``, or 66 hex digits: a
+    33-byte secp256k1 key) as bytes, else any ``--key`` form loaded (errors before any I/O)."""
+    text = spec.strip()
+    if text.startswith("pub:") or _HEX33.fullmatch(text):
+        try:
+            return bytes.fromhex(text.removeprefix("pub:").removeprefix("0x"))
+        except ValueError:
+            raise InvalidKey(f"--l2-key: {text!r} is not a hex public key") from None
     try:
-        return profile.compute_public_key(_load_key(spec).private_key)
+        return _load_key(spec)
     except InvalidKey as exc:
+        raise InvalidKey(f"--l2-key: {exc} (or a public key: pub:HEX)") from None
+
+
+def _l2_public_key(key: bytes | KeyPair, profile: Profile) -> bytes:
+    """The L2 public key in the rollup's profile: a given public key must have its size (33
+    bytes on an optimistic rollup, 32 on a validity one); a private key is derived with it (the
+    same private key signs on either profile)."""
+    if isinstance(key, KeyPair):
+        return profile.compute_public_key(key.private_key)
+    if len(key) != profile.public_key_size:
         raise InvalidKey(
-            f"--l2-key: {exc} (or a {profile.public_key_size}-byte hex public key)"
-        ) from None
+            f"--l2-key: a {profile.name} rollup's public keys are {profile.public_key_size} "
+            f"bytes, got {len(key)}"
+        )
+    return key
 
 
 def _parse_out_point(text: str) -> Any:
@@ -443,9 +460,9 @@ def deposit(
         str,
         typer.Option(
             "--l2-key",
-            help="the L2 account's key (file, hex private key, devnet:N) or its public key in hex "
-            "(33 bytes on an optimistic rollup, 32 on a validity one): the sequencer credits the "
-            "account with this key, or creates one",
+            help="the L2 account's key (file, hex private key, devnet:N) or its public key "
+            "(pub:HEX; 33 bytes on an optimistic rollup, 32 on a validity one): the sequencer "
+            "credits the account with this key, or creates one",
             show_default=False,
         ),
     ],
@@ -460,6 +477,7 @@ def deposit(
     from rollcourt.rpc import NodeClient
 
     shannons = parse_ckb_amount(amount)
+    l2_key_given = _parse_l2_key(l2_key)
     rid = resolve_rollup_id(rollup_id)
     payer = _load_key(key)
     with NodeClient(resolve_l1_rpc(rpc)) as client:
@@ -470,7 +488,9 @@ def deposit(
             raise InvalidArguments(
                 f"no rollup 0x{rid.hex()} on the L1 at {client.url} (check --rollup-id)"
             ) from None
-        public_key = _l2_public_key(l2_key, get_preset_profile(get_preset(cell.state.l2_preset)))
+        public_key = _l2_public_key(
+            l2_key_given, get_preset_profile(get_preset(cell.state.l2_preset))
+        )
         try:
             tx_hash = l1.deposit(payer.private_key, rid, public_key, shannons)
         except ValueError as exc:

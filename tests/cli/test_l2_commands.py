@@ -173,7 +173,7 @@ def test_argument_errors(seq: Proc) -> None:
     one_error(l2("deposit", "--key", "devnet:1", "--amount", "100", "--l2-key", "nope",
                  "--rollup-id", "00" * 32),
               "--l2-key: 'nope' is neither a key file, a 32-byte hex private key, nor devnet:N "
-              "(or a 33-byte hex public key)", 2)  # fmt: skip
+              "(or a public key: pub:HEX)", 2)  # fmt: skip
 
 
 def test_subprocess_error_has_no_traceback(seq: Proc, tmp_path: Path) -> None:
