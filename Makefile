@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Node.js pieces of the prover (circomlib, circomlibjs, snarkjs, circom2), pinned by the lockfile.
 NODE_STAMP := prover/node_modules/.installed-$(shell cat prover/package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: install devnet test lint typecheck unit slow bench clean
+.PHONY: install browser devnet test lint typecheck unit slow bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(NODE_STAMP): prover/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+## Headless Chromium for the explorer's browser tests (Debian's package; apt needs root).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 ## Run the devnet (embedded default): a mining L1 node with prefunded devnet keys.
 MODE ?= optimistic
 devnet: install
@@ -28,7 +32,7 @@ devnet: install
 ## Run every check CI runs: lint, types, the fast suite, then the slow (multi-process) suite.
 # Two workers (pytest-xdist, one module per worker at a time): the slow suite is mostly
 # processes waiting on each other, so it runs ~1.8x faster on the 2-core CI machine.
-test: install lint typecheck
+test: install browser lint typecheck
 	$(BIN)/pytest -q -m "not slow" -n 2 --dist loadfile
 	$(BIN)/pytest -q -m slow -n 2 --dist loadfile
 
@@ -37,7 +41,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy l1 l2 sequencer prover challenger rollcourt
+	$(BIN)/mypy l1 l2 sequencer prover challenger rollcourt explorer
 
 unit: install
 	$(BIN)/pytest -q -m "not slow"

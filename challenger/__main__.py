@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from challenger.config import ChallengerConfig, format_validation_error
 from challenger.service import ChallengerStartupError, L1Unreachable
 from challenger.store import StoreMismatch
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
 
 cli = typer.Typer(
     add_completion=False, help="rollcourt challenger: plays the dispute game against bad batches."
@@ -63,6 +64,12 @@ def main(
         float | None, typer.Option(help="seconds to retry an unreachable L1 at start [30]")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="logging level")] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="log lines: text (human) or json (one object per line)", envvar=LOG_FORMAT_ENV
+        ),
+    ] = LogFormat.TEXT,
     fault: Annotated[
         str | None,
         typer.Option(
@@ -96,9 +103,7 @@ def main(
     except ValidationError as exc:
         typer.echo(f"error: {format_validation_error(exc)}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(config.log_level, log_format.value)  # the level is validated already
     if config.log_level != "debug":  # one poll is dozens of RPC calls: keep them out of INFO
         logging.getLogger("httpx").setLevel(logging.WARNING)
     if config.fault is not None:
@@ -114,9 +119,11 @@ def main(
     except (ValueError, ChallengerStartupError, StoreMismatch, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
-    typer.echo(
+    announce(
+        logging.getLogger("challenger"),
         f"challenger on http://{config.host}:{config.port} (L1 {config.l1_url}, rollup "
-        f"0x{challenger.rollup_id.hex()}, data dir {config.data_dir})"
+        f"0x{challenger.rollup_id.hex()}, data dir {config.data_dir})",
+        log_format.value,
     )
     try:
         uvicorn.run(
@@ -124,6 +131,7 @@ def main(
             host=config.host,
             port=config.port,
             log_level=config.log_level,
+            log_config=None,  # uvicorn logs through the root handler configure_logging installed
             access_log=False,
         )
     finally:

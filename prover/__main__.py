@@ -18,6 +18,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
 from prover.config import ProverConfig, format_validation_error
 from prover.errors import ProverError
 
@@ -54,6 +55,12 @@ def main(
         ),
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="logging level")] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="log lines: text (human) or json (one object per line)", envvar=LOG_FORMAT_ENV
+        ),
+    ] = LogFormat.TEXT,
 ) -> None:
     """Run the prover (flags override ROLLCOURT_PROVER_* environment variables)."""
     from prover.app import create_app
@@ -75,17 +82,17 @@ def main(
     except ValidationError as exc:
         typer.echo(f"error: {format_validation_error(exc)}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(config.log_level, log_format.value)  # the level is validated already
     try:
         service = open_prover(config)
     except (ProverError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
-    typer.echo(
+    announce(
+        logging.getLogger("prover"),
         f"prover on http://{config.host}:{config.port} (circuit {service.artifacts.spec.name}, "
-        f"hash {service.artifacts.circuit_hash[:16]}, data dir {config.data_dir})"
+        f"hash {service.artifacts.circuit_hash[:16]}, data dir {config.data_dir})",
+        log_format.value,
     )
     try:
         uvicorn.run(
@@ -93,6 +100,7 @@ def main(
             host=config.host,
             port=config.port,
             log_level=config.log_level,
+            log_config=None,  # uvicorn logs through the root handler configure_logging installed
             access_log=False,
         )
     finally:

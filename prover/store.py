@@ -23,14 +23,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     insert,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
+
+from l1.dbutil import create_durable_engine
 
 __all__ = ["JOB_STATUSES", "JobRecord", "JobStore"]
 
@@ -93,25 +93,13 @@ def _record(row: Any) -> JobRecord:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL + synchronous=FULL: an acknowledged job survives ``kill -9`` and power loss."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
-
-
 class JobStore:
     """The ``jobs`` table; safe to share between the worker thread and the API."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        # SQLite: WAL + synchronous=FULL, so what was acknowledged survives kill -9.
+        self.engine: Engine = create_durable_engine(url)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

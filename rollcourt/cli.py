@@ -429,21 +429,54 @@ def devnet_up(
             show_default=False,
         ),
     ] = None,
+    l1_nodes: Annotated[
+        int,
+        typer.Option(
+            "--l1-nodes",
+            help="L1 full nodes peering with each other, on --rpc-port, --rpc-port + 1, ... "
+            "(node 0 mines and serves the other roles; the light client samples them all)",
+        ),
+    ] = 1,
+    miners: Annotated[
+        int, typer.Option("--miners", help="how many of the L1 nodes mine (node 0 first)")
+    ] = 1,
+    explorer_port: Annotated[
+        int, typer.Option("--explorer-port", help="explorer web page port", min=1, max=65535)
+    ] = 8500,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach",
+            help="run in the background (log in <data-dir>/logs/devnet.log); see `rollcourt "
+            "devnet status`, stop with `rollcourt devnet down`",
+        ),
+    ] = False,
 ) -> None:
     """Run a local devnet until Ctrl-C (rerun to resume): a mining L1 node, the sequencer (which
-    deploys its rollup on L1), a follower deriving the L2 from L1 alone, a light client, and in
-    optimistic mode a challenger disputing wrong batches (the sequencer defends them), in
-    validity mode a prover whose Groth16 proofs the L1 verifies."""
+    deploys its rollup on L1), a follower deriving the L2 from L1 alone, a light client, the
+    explorer, and in optimistic mode a challenger disputing wrong batches (the sequencer defends
+    them), in validity mode a prover whose Groth16 proofs the L1 verifies."""
     from dataclasses import replace
 
     from rollcourt.devnet import (
         DEFAULT_MINE_INTERVALS,
         DEVNET_WINDOWS,
+        MAX_L1_NODES,
         PRESETS,
         DevnetOptions,
+        print_urls,
         run_devnet,
+        start_detached,
     )
 
+    if not 1 <= l1_nodes <= MAX_L1_NODES:
+        raise InvalidArguments(f"--l1-nodes must be 1 to {MAX_L1_NODES}, got {l1_nodes}")
+    if not 1 <= miners <= l1_nodes:
+        raise InvalidArguments(f"--miners must be 1 to --l1-nodes ({l1_nodes}), got {miners}")
+    if rpc_port + l1_nodes - 1 > 65535:
+        raise InvalidArguments(
+            f"--rpc-port {rpc_port} leaves no room for {l1_nodes} L1 nodes (ports up to 65535)"
+        )
     if preset not in PRESETS:
         raise InvalidArguments(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
     if mode not in ("optimistic", "validity"):
@@ -471,10 +504,68 @@ def devnet_up(
         forced_inclusion_window=DEVNET_WINDOWS[preset]["forced_inclusion_window"],
         escape_timeout=DEVNET_WINDOWS[preset]["escape_timeout"],
         game_clock=DEVNET_WINDOWS[preset]["game_clock"],
+        l1_nodes=l1_nodes,
+        miners=miners,
+        explorer_port=explorer_port,
     )
     if challenge_window is not None:
         options = replace(options, challenge_window=challenge_window)
+    if detach:
+        content = start_detached(options, lambda message: err.print(message, markup=False))
+        print_urls(out, content, data_dir)
+        return
     run_devnet(options, out)
+
+
+DataDirOption = Annotated[
+    Path, typer.Option("--data-dir", help="the devnet's data directory (as given to `up`)")
+]
+
+
+@devnet_app.command("status")
+@reports_errors
+def devnet_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    """Show the devnet running in --data-dir once: L1 tips per node, L2 heads, batches,
+    disputes, data availability, the prover, and each role's state."""
+    from rollcourt.devnet import get_devnet_status, render_status
+
+    status = get_devnet_status(data_dir)
+    if as_json:
+        _print_json(status)
+        return
+    if status["state"] == "starting":
+        out.print(
+            f"the devnet in {data_dir} is starting (supervisor pid {status['supervisor_pid']}, "
+            f"log {status['log']})",
+            markup=False,
+        )
+        return
+    # A file or pipe gets a wide panel rather than one squeezed into 80 columns.
+    console = out if out.is_terminal else Console(width=160, highlight=False)
+    console.print(render_status(status))
+
+
+@devnet_app.command("down")
+@reports_errors
+def devnet_down(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="seconds to wait for a clean stop before killing it", min=1.0
+        ),
+    ] = 120.0,
+) -> None:
+    """Stop the devnet running in --data-dir (as Ctrl-C does: every role stops cleanly); its
+    data stays, `rollcourt devnet up` resumes it."""
+    from rollcourt.devnet import stop_devnet
+
+    pid, _roles = stop_devnet(data_dir, timeout, _warn)
+    out.print(
+        f"devnet stopped (supervisor pid {pid}); its data stays in {data_dir} "
+        "(`rollcourt devnet up` resumes it)",
+        markup=False,
+    )
 
 
 # ---------------------------------------------------------------------------- prover

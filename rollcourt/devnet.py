@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.machinery
+import importlib.util
 import json
 import os
 import signal
@@ -32,9 +34,11 @@ from types import FrameType
 from typing import IO, Any
 
 import httpx
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 import l1
@@ -45,19 +49,32 @@ from rollcourt.errors import DevnetError, RollcourtError
 from rollcourt.rpc import NodeClient, TipSummary, get_tip_summary
 
 __all__ = [
+    "DEFAULT_EXPLORER_PORT",
     "DEFAULT_MINE_INTERVALS",
+    "MAX_L1_NODES",
     "PRESETS",
     "DevnetOptions",
     "Role",
     "Supervisor",
     "build_devnet_file",
     "build_l1_role",
+    "build_l1_roles",
+    "collect_status",
+    "explorer_available",
+    "format_status",
+    "get_devnet_status",
     "is_port_free",
+    "render_status",
     "run_devnet",
+    "start_detached",
+    "stop_devnet",
     "write_json_atomically",
 ]
 
 PRESETS = ("devnet", "test")
+#: More L1 nodes only show convergence better; each is a full node verifying every block.
+MAX_L1_NODES = 5
+DEFAULT_EXPLORER_PORT = 8500
 #: The test preset keeps its tiny difficulty forever, so an unpaced miner would produce blocks
 #: as fast as the CPU allows; the devnet preset's difficulty adjustment paces itself.
 DEFAULT_MINE_INTERVALS = {"devnet": 0.0, "test": 1.0}
@@ -101,6 +118,9 @@ class _Running:
     role: Role
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    #: ``starting``, ``up``, ``restarting``, ``down`` (gave up) or ``stopped``: what the status
+    #: panel and devnet.json show, so a crash loop is visible while it happens.
+    state: str = "starting"
 
 
 class _Stopped(Exception):
@@ -123,6 +143,9 @@ class Supervisor:
         self.report = report
         self.max_restarts = max_restarts
         self.stop_grace = stop_grace
+        #: Called (from the supervising thread) whenever a role's process or state changes, so
+        #: devnet.json can follow restarts; set once the file has been written the first time.
+        self.on_change: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> bool:
@@ -131,6 +154,7 @@ class Supervisor:
             for entry in self.running:
                 self._spawn(entry)
                 self._wait_healthy(entry)
+                self._set_state(entry, "up")
         except _Stopped:
             return False
         return True
@@ -142,6 +166,7 @@ class Supervisor:
         try:
             self._spawn(entry)
             self._wait_healthy(entry)
+            self._set_state(entry, "up")
         except _Stopped:
             return False
         return True
@@ -166,11 +191,13 @@ class Supervisor:
         ):
             code = entry.process.returncode
             if entry.restarts >= self.max_restarts:
+                self._set_state(entry, "down")
                 raise DevnetError(
                     f"{role.name} exited with code {code} after {entry.restarts} restarts; "
                     f"giving up (log: {role.log_path})"
                 )
             entry.restarts += 1
+            self._set_state(entry, "restarting")
             self.report(
                 f"{role.name} exited unexpectedly with code {code}; restarting "
                 f"({entry.restarts}/{self.max_restarts}), log: {role.log_path}"
@@ -178,6 +205,7 @@ class Supervisor:
             if self.stop_event.wait(float(entry.restarts - 1)):  # back off: 0 s, 1 s, 2 s...
                 raise _Stopped
             self._spawn(entry)
+            self._notify()  # the new pid
             try:
                 self._wait_healthy(entry)
             except DevnetError as exc:
@@ -187,6 +215,7 @@ class Supervisor:
                     entry.process.wait()
                 continue  # the loop counts another restart
             self.report(f"{role.name} is back (pid {entry.process.pid})")
+            self._set_state(entry, "up")
             revived = True
         return revived
 
@@ -206,6 +235,7 @@ class Supervisor:
                     self.report(f"{entry.role.name} did not stop in time; killing it")
                     _signal_group(process, signal.SIGKILL)
             process.wait()
+            entry.state = "stopped"
 
     def pid(self, name: str) -> int | None:
         for entry in self.running:
@@ -215,6 +245,32 @@ class Supervisor:
 
     def restarts(self, name: str) -> int:
         return next((e.restarts for e in self.running if e.role.name == name), 0)
+
+    def state(self, name: str) -> str | None:
+        return next((e.state for e in self.running if e.role.name == name), None)
+
+    def role_states(self) -> list[dict[str, Any]]:
+        """Each role as the status panel shows it (the same shape ``probe_roles`` gives for a
+        devnet run by another process)."""
+        return [
+            {
+                "name": entry.role.name,
+                "state": entry.state,
+                "restarts": entry.restarts,
+                "pid": None if entry.process is None else entry.process.pid,
+                "url": next(iter(entry.role.urls.values()), None),
+                "log": str(entry.role.log_path),
+            }
+            for entry in list(self.running)
+        ]
+
+    def _set_state(self, entry: _Running, state: str) -> None:
+        entry.state = state
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # ------------------------------------------------------------------ internals
     def _spawn(self, entry: _Running) -> None:
@@ -307,6 +363,12 @@ class DevnetOptions:
     #: the L1; docs/validity.md).
     mode: str = "optimistic"
     prover_port: int = 8400
+    #: L1 full nodes, peering with each other on ports ``rpc_port``, ``rpc_port + 1``, ...; the
+    #: services talk to node 0, the light client samples from all of them.
+    l1_nodes: int = 1
+    #: How many of the nodes (node 0 first) run a miner.
+    miners: int = 1
+    explorer_port: int = DEFAULT_EXPLORER_PORT
 
     @property
     def l2_preset(self) -> str:
@@ -339,46 +401,93 @@ class DevnetOptions:
         return f"http://127.0.0.1:{self.challenger_port}"
 
     @property
-    def ports(self) -> dict[str, int]:
-        ports = {
-            "--rpc-port": self.rpc_port,
-            "--sequencer-port": self.sequencer_port,
-            "--follower-port": self.follower_port,
-            "--light-port": self.light_port,
-        }
+    def l1_urls(self) -> list[str]:
+        """Every L1 node's URL, node 0 (the one the services use) first."""
+        return [f"http://127.0.0.1:{self.rpc_port + index}" for index in range(self.l1_nodes)]
+
+    @property
+    def explorer_url(self) -> str:
+        return f"http://127.0.0.1:{self.explorer_port}"
+
+    @property
+    def ports(self) -> list[tuple[int, str]]:
+        """Every port this devnet will listen on, with the flag that moves it."""
+        ports = [(self.rpc_port, "--rpc-port")]
+        ports += [
+            (self.rpc_port + index, f"--rpc-port (L1 node {index} listens on rpc-port + {index})")
+            for index in range(1, self.l1_nodes)
+        ]
+        ports += [
+            (self.sequencer_port, "--sequencer-port"),
+            (self.follower_port, "--follower-port"),
+            (self.light_port, "--light-port"),
+        ]
         if self.mode == "validity":
-            ports["--prover-port"] = self.prover_port
+            ports.append((self.prover_port, "--prover-port"))
         else:
-            ports["--challenger-port"] = self.challenger_port
+            ports.append((self.challenger_port, "--challenger-port"))
+        if explorer_available():
+            ports.append((self.explorer_port, "--explorer-port"))
         return ports
 
 
-def build_l1_role(options: DevnetOptions) -> Role:
+def l1_role_name(index: int) -> str:
+    """``l1`` for node 0 (the name tools read from devnet.json), ``l1-N`` for the others."""
+    return "l1" if index == 0 else f"l1-{index}"
+
+
+def explorer_available() -> bool:
+    """Whether ``python -m explorer`` can run: the package with a ``__main__`` in the project
+    (where the children import from) or on this interpreter's path. The explorer is optional
+    until it lands; once present it always starts."""
+    spec = importlib.machinery.PathFinder.find_spec("explorer", [str(PROJECT_ROOT)])
+    if spec is None:
+        spec = importlib.util.find_spec("explorer")
+    locations = [] if spec is None else list(spec.submodule_search_locations or [])
+    return any((Path(location) / "__main__.py").is_file() for location in locations)
+
+
+def build_l1_role(options: DevnetOptions, index: int = 0) -> Role:
+    """L1 node ``index``: its own data dir (``l1`` for node 0, as a single-node devnet always
+    had, so old data dirs resume) and port, every other node as a peer; the first
+    ``options.miners`` nodes mine."""
     data_dir = options.data_dir.resolve()
+    name = l1_role_name(index)
+    urls = options.l1_urls
     command = [
         sys.executable,
         "-m",
         "l1",
         "node",
         "--data-dir",
-        str(data_dir / "l1"),
+        str(data_dir / name),
         "--rpc-port",
-        str(options.rpc_port),
+        str(options.rpc_port + index),
         "--spec",
         str(default_spec_path(options.preset)),
-        "--mine",
-        "--mine-duty",
-        repr(options.mine_duty),
-        "--mine-interval",
-        repr(options.mine_interval),
     ]
+    for peer, url in enumerate(urls):
+        if peer != index:
+            command += ["--peer", url]
+    if index < options.miners:
+        command += [
+            "--mine",
+            "--mine-duty",
+            repr(options.mine_duty),
+            "--mine-interval",
+            repr(options.mine_interval),
+        ]
     return Role(
-        name="l1",
+        name=name,
         command=command,
-        health_url=options.l1_url + "/healthz",
-        log_path=data_dir / "logs" / "l1.log",
-        urls={"rpc": options.l1_url},
+        health_url=urls[index] + "/healthz",
+        log_path=data_dir / "logs" / f"{name}.log",
+        urls={"rpc": urls[index]},
     )
+
+
+def build_l1_roles(options: DevnetOptions) -> list[Role]:
+    return [build_l1_role(options, index) for index in range(options.l1_nodes)]
 
 
 def build_sequencer_role(options: DevnetOptions) -> Role:
@@ -533,8 +642,7 @@ def build_light_role(options: DevnetOptions) -> Role:
         "-m",
         "l1",
         "light",
-        "--peer",
-        options.l1_url,
+        *(part for url in options.l1_urls for part in ("--peer", url)),
         "--port",
         str(options.light_port),
         "--spec",
@@ -548,6 +656,39 @@ def build_light_role(options: DevnetOptions) -> Role:
         health_url=options.light_url + "/healthz",
         log_path=data_dir / "logs" / "light.log",
         urls={"url": options.light_url},
+    )
+
+
+def build_explorer_role(options: DevnetOptions) -> Role:
+    """The explorer (``python -m explorer``): one page over every other role's API."""
+    data_dir = options.data_dir.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "explorer",
+        "--port",
+        str(options.explorer_port),
+        "--host",
+        "127.0.0.1",
+        "--l1",
+        options.l1_url,
+        "--sequencer",
+        options.sequencer_url,
+        "--follower",
+        options.follower_url,
+        "--light",
+        options.light_url,
+    ]
+    if options.mode == "validity":
+        command += ["--prover", options.prover_url]
+    else:
+        command += ["--challenger", options.challenger_url]
+    return Role(
+        name="explorer",
+        command=command,
+        health_url=options.explorer_url + "/healthz",
+        log_path=data_dir / "logs" / "explorer.log",
+        urls={"url": options.explorer_url},
     )
 
 
@@ -601,17 +742,28 @@ def build_devnet_file(
     pids: dict[str, int | None],
     chain: dict[str, Any],
     system_scripts: Any,
+    states: dict[str, dict[str, Any]] | None = None,
+    state: str = "up",
 ) -> dict[str, Any]:
-    """devnet.json: what other tools need to talk to this devnet."""
+    """devnet.json: what other tools need to talk to this devnet. ``state`` (``up`` or
+    ``stopped``) and each role's health URL, state and restarts are what ``rollcourt devnet
+    status`` reads from another process."""
     return {
         "version": 1,
         "supervisor_pid": os.getpid(),
+        "state": state,
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_dir": str(options.data_dir.resolve()),
         "mode": options.mode,
         "chain": chain,
         "roles": {
-            role.name: {**role.urls, "pid": pids.get(role.name), "log": str(role.log_path)}
+            role.name: {
+                **role.urls,
+                "pid": pids.get(role.name),
+                "log": str(role.log_path),
+                "health": role.health_url,
+                **(states or {}).get(role.name, {}),
+            }
             for role in roles
         },
         "system_scripts": system_scripts,
@@ -650,7 +802,9 @@ def read_recorded_mode(devnet_file: Path) -> str | None:
 def exclusive_data_dir(data_dir: Path) -> Iterator[None]:
     """One ``devnet up`` per data directory: two nodes on one SQLite file would corrupt it."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = (data_dir / "devnet.lock").open("w")
+    # Opened without truncating: the holder's pid in it is how `devnet status` and `devnet down`
+    # find the supervisor, so a refused second start must not erase it.
+    handle: IO[str] = (data_dir / "devnet.lock").open("a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -658,6 +812,8 @@ def exclusive_data_dir(data_dir: Path) -> Iterator[None]:
             raise DevnetError(
                 f"another `rollcourt devnet up` is already using {data_dir}"
             ) from None
+        handle.seek(0)
+        handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
@@ -699,7 +855,11 @@ def format_status(
     follower: dict[str, Any] | None = None,
     disputes: dict[str, Any] | None = None,
     prover: dict[str, Any] | None = None,
+    node_tips: list[int | None] | None = None,
 ) -> str:
+    """The one-line status printed every few seconds when stdout is not a terminal (logs,
+    tests); ``node_tips`` (every L1 node's tip, node 0 first) shows convergence when there are
+    several nodes."""
     restarts = sum(supervisor.restarts(entry.role.name) for entry in supervisor.running)
     suffix = f"  restarts {restarts}" if restarts else ""
     if summary is None:
@@ -709,6 +869,8 @@ def format_status(
         f"l1 tip {summary.number}  epoch {epoch.number} ({epoch.index}/{epoch.length})  "
         f"difficulty {summary.difficulty}  pool {summary.pool_pending}"
     )
+    if node_tips is not None and len(node_tips) > 1:
+        line += "  nodes " + " ".join("-" if tip is None else str(tip) for tip in node_tips)
     heads = (l2 or {}).get("heads")
     if isinstance(heads, dict):
         soft_head = heads.get("soft")
@@ -752,9 +914,733 @@ def devnet_file_path(data_dir: Path) -> Path:
     return data_dir / DEVNET_FILE_NAME
 
 
+# ---------------------------------------------------------------------- status panel
+#: Recent L1 blocks the DA line summarizes (the light client's ``/v1/blocks`` default).
+DA_WINDOW = 20
+#: Recent batches the batch line counts by status (the sequencer's page size).
+BATCH_WINDOW = 50
+
+
+def _get_json(http: httpx.Client, url: str) -> Any:
+    """One GET's JSON body, or None: a role that does not answer is shown as such, never
+    raised (the panel must keep drawing while a role restarts)."""
+    try:
+        response = http.get(url)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _role_url(content: dict[str, Any], name: str, key: str = "url") -> str | None:
+    role = (content.get("roles") or {}).get(name)
+    value = role.get(key) if isinstance(role, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _l1_role_names(content: dict[str, Any]) -> list[str]:
+    """``l1``, ``l1-1``, ... in node order."""
+    names = [
+        name
+        for name in content.get("roles") or {}
+        if name == "l1" or (name.startswith("l1-") and name[3:].isdigit())
+    ]
+    return sorted(names, key=lambda name: 0 if name == "l1" else int(name[3:]))
+
+
+@dataclass
+class StatusProbe:
+    """One round of answers from the devnet's roles (None where a role did not answer)."""
+
+    summary: TipSummary | None
+    #: Each L1 node: ``{"name", "url", "tip", "hash", "peers"}`` (tip None if not answering).
+    nodes: list[dict[str, Any]]
+    sequencer: dict[str, Any] | None = None
+    batches: list[dict[str, Any]] | None = None
+    follower: dict[str, Any] | None = None
+    disputes: dict[str, Any] | None = None
+    light: dict[str, Any] | None = None
+    light_blocks: list[dict[str, Any]] | None = None
+    prover: dict[str, Any] | None = None
+
+    @property
+    def node_tips(self) -> list[int | None]:
+        return [node["tip"] for node in self.nodes]
+
+
+def probe_devnet(content: dict[str, Any], timeout: float = 2.0) -> StatusProbe:
+    """Ask every role of the devnet described by ``content`` (devnet.json) how it is doing."""
+    nodes: list[dict[str, Any]] = []
+    with httpx.Client(timeout=timeout) as http:
+        for name in _l1_role_names(content):
+            url = _role_url(content, name, "rpc") or ""
+            health = (_as_dict(_get_json(http, url + "/healthz")) if url else None) or {}
+            tip = health.get("tip_number")
+            answered = isinstance(tip, int)
+            nodes.append(
+                {
+                    "name": name,
+                    "url": url,
+                    "tip": tip if answered else None,
+                    "hash": health.get("tip_hash") if answered else None,
+                    "peers": health.get("peers") if answered else None,
+                }
+            )
+
+        def ask(role: str, path: str) -> Any:
+            url = _role_url(content, role)
+            return None if url is None else _get_json(http, url + path)
+
+        sequencer = ask("sequencer", "/v1/status")
+        batches: Any = None
+        if isinstance(sequencer, dict):
+            batches = []  # answering, no batch sealed yet
+            last = ((sequencer.get("heads") or {}).get("soft") or {}).get("batch")
+            if isinstance(last, int):
+                start = max(0, last - BATCH_WINDOW + 1)
+                page = ask("sequencer", f"/v1/batches?start={start}&limit={BATCH_WINDOW}")
+                batches = page.get("batches") if isinstance(page, dict) else None
+        light_page = ask("light", f"/v1/blocks?limit={DA_WINDOW}")
+        probe = StatusProbe(
+            summary=None,
+            nodes=nodes,
+            sequencer=sequencer if isinstance(sequencer, dict) else None,
+            batches=batches if isinstance(batches, list) else None,
+            follower=_as_dict(ask("follower", "/v1/status")),
+            disputes=_as_dict(ask("challenger", "/v1/disputes")),
+            light=_as_dict(ask("light", "/healthz")),
+            light_blocks=light_page.get("blocks") if isinstance(light_page, dict) else None,
+            prover=_as_dict(ask("prover", "/v1/health")),
+        )
+    if nodes and nodes[0]["tip"] is not None:
+        probe.summary = get_l1_status(nodes[0]["url"])
+    return probe
+
+
+def _as_dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def collect_status(
+    content: dict[str, Any], roles: list[dict[str, Any]], probe: StatusProbe | None = None
+) -> dict[str, Any]:
+    """The status panel's content as plain JSON (also ``rollcourt devnet status --json``):
+    L1 tips per node, L2 heads, batches, disputes, data availability, the prover, the roles."""
+    probe = probe_devnet(content) if probe is None else probe
+    status: dict[str, Any] = {
+        "data_dir": content.get("data_dir"),
+        "mode": content.get("mode", "optimistic"),
+        "preset": (content.get("chain") or {}).get("preset"),
+        "supervisor_pid": content.get("supervisor_pid"),
+        "explorer": _role_url(content, "explorer"),
+        "l1": _l1_view(probe),
+        "l2": {
+            "sequencer": _heads_view(probe.sequencer),
+            "follower": _heads_view(probe.follower),
+        },
+        "batches": _batches_view(probe),
+        "disputes": _disputes_view(probe.disputes) if "challenger" in content["roles"] else None,
+        "da": _da_view(probe),
+        "prover": _prover_view(probe.prover) if "prover" in content["roles"] else None,
+        "roles": roles,
+    }
+    return status
+
+
+def _l1_view(probe: StatusProbe) -> dict[str, Any]:
+    answering = [node for node in probe.nodes if node["tip"] is not None]
+    tips = [node["tip"] for node in answering]
+    view: dict[str, Any] = {
+        "nodes": probe.nodes,
+        # Agreement is on the tip hash: equal numbers on two forks do not agree.
+        "agree": bool(answering)
+        and len(answering) == len(probe.nodes)
+        and len({node["hash"] for node in answering}) == 1,
+        "spread": max(tips) - min(tips) if tips else None,
+        "epoch": None,
+        "difficulty": None,
+        "pool": None,
+    }
+    if probe.summary is not None:
+        epoch = probe.summary.epoch
+        view.update(
+            epoch={"number": epoch.number, "index": epoch.index, "length": epoch.length},
+            difficulty=probe.summary.difficulty,
+            pool=probe.summary.pool_pending,
+        )
+    return view
+
+
+def _heads_view(status: dict[str, Any] | None) -> dict[str, Any] | None:
+    if status is None or not isinstance(status.get("heads"), dict):
+        return None
+    heads = status["heads"]
+
+    def field_of(head: str, key: str) -> Any:
+        value = heads.get(head)
+        return value.get(key) if isinstance(value, dict) else None
+
+    view = {
+        "soft_tx": field_of("soft", "soft_index"),
+        "soft_batch": field_of("soft", "batch"),
+        "safe_batch": field_of("safe", "batch"),
+        "final_batch": field_of("final", "batch"),
+        "state_root": field_of("soft", "state_root"),
+        "findings": None,
+    }
+    derivation = status.get("derivation")
+    if isinstance(derivation, dict):
+        view["findings"] = derivation.get("findings")
+    return view
+
+
+def _batches_view(probe: StatusProbe) -> dict[str, Any] | None:
+    if probe.batches is None:
+        return None
+    by_status: dict[str, int] = {}
+    for batch in probe.batches:
+        status = str(batch.get("status"))
+        by_status[status] = by_status.get(status, 0) + 1
+    last = probe.batches[-1] if probe.batches else None
+    return {
+        "count": 0 if last is None else int(last.get("number", -1)) + 1,
+        "posted": sum(by_status.get(s, 0) for s in ("posted", "safe", "final")),
+        "by_status": by_status,
+        "last": None
+        if last is None
+        else {
+            "number": last.get("number"),
+            "status": last.get("status"),
+            "tx_count": last.get("tx_count"),
+        },
+    }
+
+
+def _disputes_view(disputes: dict[str, Any] | None) -> dict[str, Any] | None:
+    if disputes is None:
+        return None
+    stats = disputes.get("stats") or {}
+    games = [
+        {
+            key: game.get(key)
+            for key in (
+                "batch_number",
+                "lo",
+                "hi",
+                "moves",
+                "max_moves",
+                "turn",
+                "proposer_clock",
+                "challenger_clock",
+                "timeout_at_block",
+                "ours",
+            )
+        }
+        for game in disputes.get("games") or []
+        if isinstance(game, dict)
+    ]
+    return {
+        "open": len(games),
+        "games": games,
+        "won": stats.get("games_won", 0),
+        "lost": stats.get("games_lost", 0),
+        "challenges": stats.get("challenges", 0),
+    }
+
+
+def _da_view(probe: StatusProbe) -> dict[str, Any] | None:
+    if probe.light is None:
+        return None
+    blocks = probe.light_blocks or []
+    with_blobs = [block for block in blocks if block.get("blobs")]
+    counts = {"available": 0, "pending": 0, "unavailable": 0, "expired": 0}
+    for block in with_blobs:
+        state = str(block.get("availability"))
+        counts[state] = counts.get(state, 0) + 1
+    last = with_blobs[-1] if with_blobs else None
+    return {
+        "head": probe.light.get("head_number"),
+        "peers": probe.light.get("peers"),
+        "window": len(blocks),
+        "blocks_with_blobs": len(with_blobs),
+        **counts,
+        "last": None
+        if last is None
+        else {
+            "number": last.get("number"),
+            "availability": last.get("availability"),
+            "blobs": last.get("blobs"),
+            "cells_sampled": last.get("cells_sampled"),
+        },
+    }
+
+
+def _prover_view(prover: dict[str, Any] | None) -> dict[str, Any] | None:
+    if prover is None:
+        return None
+    jobs = prover.get("jobs") or {}
+    return {
+        "preset": prover.get("preset"),
+        "queue": prover.get("queue_length", 0),
+        "proved": jobs.get("done", 0),
+        "failed": jobs.get("failed", 0),
+    }
+
+
+def _or_dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _short_hash(value: Any) -> str:
+    return "-" if not isinstance(value, str) else "0x" + value.removeprefix("0x")[:12] + "…"
+
+
+def _describe_role_state(role: dict[str, Any]) -> Text:
+    state = str(role.get("state"))
+    restarts = role.get("restarts") or 0
+    style = {"up": "green", "starting": "yellow", "restarting": "yellow"}.get(state, "red")
+    label = state
+    if restarts:
+        label += f" (restarted {restarts}×)" if state == "up" else f" ({restarts} restarts)"
+    return Text(label, style=style)
+
+
+def render_status(status: dict[str, Any]) -> RenderableType:
+    """The live panel (``rollcourt devnet up`` on a terminal, ``rollcourt devnet status``)."""
+    parts: list[RenderableType] = []
+    l1 = status["l1"]
+    nodes = l1["nodes"]
+    tips = [node["tip"] for node in nodes if node["tip"] is not None]
+    if not tips:
+        headline = Text("L1  not answering", style="red")
+    else:
+        headline = Text.assemble(("L1  ", "bold"), f"tip {max(tips)}")
+        if len(nodes) > 1:
+            if l1["agree"]:
+                headline.append(f"  all {len(nodes)} nodes agree", style="green")
+            else:
+                headline.append(
+                    f"  nodes differ by {l1['spread']} block(s) (converging)", style="yellow"
+                )
+        if l1["epoch"] is not None:
+            epoch = l1["epoch"]
+            headline.append(
+                f"  epoch {epoch['number']} ({epoch['index']}/{epoch['length']})"
+                f"  difficulty {l1['difficulty']}  pool {_or_dash(l1['pool'])}"
+            )
+    parts.append(headline)
+    node_table = Table(box=None, padding=(0, 2), pad_edge=False, show_edge=False)
+    for column in ("node", "url", "tip", "tip hash", "peers"):
+        node_table.add_column(column, style="dim" if column == "url" else None)
+    for node in nodes:
+        node_table.add_row(
+            node["name"],
+            node["url"],
+            _or_dash(node["tip"]) if node["tip"] is not None else Text("down", style="red"),
+            _short_hash(node["hash"]),
+            _or_dash(node["peers"]),
+        )
+    parts.append(node_table)
+
+    parts.append(Text(""))
+    heads = Table(box=None, padding=(0, 2), pad_edge=False, show_edge=False)
+    for column in ("L2", "soft tx", "soft batch", "safe batch", "final batch", "state root"):
+        heads.add_column(column, style="bold" if column == "L2" else None)
+    for name in ("sequencer", "follower"):
+        view = status["l2"][name]
+        if view is None:
+            heads.add_row(name, Text("not answering", style="red"), "", "", "", "")
+            continue
+        root = _short_hash(view["state_root"])
+        if view.get("findings"):
+            root += f"  findings {view['findings']}"
+        heads.add_row(
+            name,
+            _or_dash(view["soft_tx"]),
+            _or_dash(view["soft_batch"]),
+            _or_dash(view["safe_batch"]),
+            _or_dash(view["final_batch"]),
+            root,
+        )
+    parts.append(heads)
+
+    batches = status["batches"]
+    line = Text.assemble(("batches  ", "bold"))
+    if batches is None:
+        line.append("-")
+    else:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(batches["by_status"].items()))
+        line.append(f"{batches['count']} sealed, {batches['posted']} posted ({counts or 'none'})")
+        last = batches["last"]
+        if last is not None:
+            line.append(
+                f"; last #{last['number']} {last['status']} ({_or_dash(last['tx_count'])} txs)"
+            )
+    parts.append(line)
+
+    if status["mode"] != "validity":
+        disputes = status["disputes"]
+        line = Text.assemble(("disputes  ", "bold"))
+        if disputes is None:
+            line.append("challenger not answering", style="red")
+            parts.append(line)
+        else:
+            line.append(
+                f"open {disputes['open']}  won {disputes['won']}  lost {disputes['lost']}"
+                f"  challenges {disputes['challenges']}"
+            )
+            parts.append(line)
+            if disputes["games"]:
+                games = Table(box=None, padding=(0, 2), pad_edge=False, show_edge=False)
+                for column in ("  batch", "range", "moves", "turn", "clocks P/C", "timeout at"):
+                    games.add_column(column)
+                for game in disputes["games"]:
+                    games.add_row(
+                        f"  {game['batch_number']}",
+                        f"{game['lo']}..{game['hi']}",
+                        f"{game['moves']}/{game['max_moves']}",
+                        f"{game['turn']} to move",
+                        f"{game['proposer_clock']}/{game['challenger_clock']}",
+                        _or_dash(game["timeout_at_block"]),
+                    )
+                parts.append(games)
+
+    da = status["da"]
+    line = Text.assemble(("DA  ", "bold"))
+    if da is None:
+        line.append("light client not answering", style="red")
+    else:
+        line.append(
+            f"light head {_or_dash(da['head'])}, {_or_dash(da['peers'])} peers; last "
+            f"{da['window']} blocks: {da['blocks_with_blobs']} with blobs, "
+            f"{da['available']} available, {da['pending']} pending, "
+            f"{da['unavailable']} unavailable"
+        )
+        last = da["last"]
+        if last is not None:
+            line.append(
+                f"; latest blob block {last['number']} {last['availability']}"
+                f" ({_or_dash(last['cells_sampled'])} cells sampled)"
+            )
+    parts.append(line)
+
+    if status["mode"] == "validity":
+        prover = status["prover"]
+        line = Text.assemble(("prover  ", "bold"))
+        if prover is None:
+            line.append("not answering", style="red")
+        else:
+            line.append(
+                f"queue {prover['queue']}  proved {prover['proved']}  failed {prover['failed']}"
+            )
+        parts.append(line)
+
+    parts.append(Text(""))
+    roles = Table(box=None, padding=(0, 2), pad_edge=False, show_edge=False)
+    for column in ("role", "state", "pid", "url", "log"):
+        roles.add_column(column, style="dim" if column == "log" else None)
+    for role in status["roles"]:
+        roles.add_row(
+            role["name"],
+            _describe_role_state(role),
+            _or_dash(role.get("pid")),
+            _or_dash(role.get("url")),
+            _or_dash(role.get("log")),
+        )
+    parts.append(roles)
+
+    title = f"rollcourt devnet: {status['mode']}, preset {_or_dash(status['preset'])}"
+    subtitle = None
+    if status.get("explorer"):
+        subtitle = f"explorer: open {status['explorer']} in a browser"
+    return Panel(Group(*parts), title=title, subtitle=subtitle, title_align="left", expand=False)
+
+
+# ---------------------------------------------------------------------- status, down, detach
+def _pid_alive(pid: Any) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not reaped by its parent, does not)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def find_supervisor(data_dir: Path) -> int | None:
+    """The pid of the ``devnet up`` holding ``data_dir``'s lock, or None if none does. The lock
+    (not devnet.json) is the truth: it is held from the first moment of a start, and the
+    kernel releases it the instant the supervisor exits, however it exits."""
+    path = data_dir / "devnet.lock"
+    try:
+        handle = path.open("r")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            text = handle.read().strip()
+            if text.isdigit():
+                return int(text)
+            recorded = _read_devnet_file(data_dir).get("supervisor_pid")
+            return recorded if isinstance(recorded, int) else -1
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
+def _read_devnet_file(data_dir: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(devnet_file_path(data_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def _require_supervisor(data_dir: Path, action: str) -> int:
+    pid = find_supervisor(data_dir)
+    if pid is not None:
+        return pid
+    if devnet_file_path(data_dir).exists():
+        raise DevnetError(
+            f"no devnet is running in {data_dir} ({action}); start it with "
+            f"`rollcourt devnet up --data-dir {data_dir}`"
+        )
+    raise DevnetError(
+        f"no devnet in {data_dir} (no {DEVNET_FILE_NAME} there); start one with "
+        f"`rollcourt devnet up --data-dir {data_dir}`"
+    )
+
+
+def probe_roles(content: dict[str, Any], timeout: float = 2.0) -> list[dict[str, Any]]:
+    """Each role of a devnet run by another process: up when its health URL answers 200,
+    else restarting (as the supervisor recorded), unhealthy (alive) or down."""
+    states = []
+    with httpx.Client(timeout=timeout) as http:
+        for name, role in (content.get("roles") or {}).items():
+            if not isinstance(role, dict):
+                continue
+            health = role.get("health")
+            healthy = False
+            if isinstance(health, str):
+                with contextlib.suppress(httpx.HTTPError):
+                    healthy = http.get(health).status_code == 200
+            pid = role.get("pid")
+            if healthy:
+                state = "up"
+            elif role.get("state") == "restarting":
+                state = "restarting"
+            else:
+                state = "unhealthy" if _pid_alive(pid) else "down"
+            states.append(
+                {
+                    "name": name,
+                    "state": state,
+                    "restarts": role.get("restarts", 0),
+                    "pid": pid,
+                    "url": role.get("rpc") or role.get("url"),
+                    "log": role.get("log"),
+                }
+            )
+    return states
+
+
+def get_devnet_status(data_dir: Path) -> dict[str, Any]:
+    """``rollcourt devnet status``: the panel's content for the devnet running in
+    ``data_dir``, or ``{"state": "starting", ...}`` while its supervisor is still starting it;
+    ``DevnetError`` when none runs there."""
+    pid = _require_supervisor(data_dir, "nothing to show")
+    content = _read_devnet_file(data_dir)
+    if content.get("supervisor_pid") != pid or content.get("state", "up") != "up":
+        return {
+            "state": "starting",
+            "supervisor_pid": pid,
+            "data_dir": str(data_dir.resolve()),
+            "log": str(data_dir.resolve() / "logs" / DETACHED_LOG_NAME),
+        }
+    return {"state": "up", **collect_status(content, probe_roles(content))}
+
+
+def stop_devnet(
+    data_dir: Path, timeout: float, warn: Callable[[str], None]
+) -> tuple[int, list[int]]:
+    """``rollcourt devnet down``: SIGTERM the supervisor (it stops every role in order, as on
+    Ctrl-C) and wait; after ``timeout`` seconds SIGKILL its process group and each role's.
+    Returns the supervisor's pid and the role pids that were recorded."""
+    pid = _require_supervisor(data_dir, "nothing to stop")
+    content = _read_devnet_file(data_dir)
+    role_pids = [
+        role["pid"]
+        for role in (content.get("roles") or {}).values()
+        if isinstance(role, dict) and isinstance(role.get("pid"), int)
+    ]
+    if pid > 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    if _wait_released(data_dir, timeout):
+        return pid, role_pids
+    warn(
+        f"the devnet supervisor (pid {pid}) did not stop within {timeout:g} s; killing it and "
+        "its roles"
+    )
+    for group in ([pid] if pid > 0 else []) + role_pids:
+        if _pid_alive(group):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+    if not _wait_released(data_dir, 10.0):
+        raise DevnetError(f"the devnet supervisor (pid {pid}) is still running after SIGKILL")
+    return pid, role_pids
+
+
+def _wait_released(data_dir: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while find_supervisor(data_dir) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+DETACHED_LOG_NAME = "devnet.log"
+#: How long ``up --detach`` waits for the devnet (a validity devnet's first start runs the
+#: circuit's setup, up to the prover's own 900 s startup timeout).
+DETACH_TIMEOUT = 1200.0
+
+
+def devnet_up_arguments(options: DevnetOptions) -> list[str]:
+    """The ``rollcourt devnet up`` arguments that run ``options`` again (``--detach`` runs the
+    supervisor as ``python -m rollcourt devnet up`` with these)."""
+    arguments = [
+        "--data-dir", str(options.data_dir.resolve()),
+        "--rpc-port", str(options.rpc_port),
+        "--preset", options.preset,
+        "--mode", options.mode,
+        "--mine-duty", repr(options.mine_duty),
+        "--mine-interval", repr(options.mine_interval),
+        "--sequencer-port", str(options.sequencer_port),
+        "--follower-port", str(options.follower_port),
+        "--light-port", str(options.light_port),
+        "--challenger-port", str(options.challenger_port),
+        "--prover-port", str(options.prover_port),
+        "--explorer-port", str(options.explorer_port),
+        "--challenge-window", str(options.challenge_window),
+        "--l1-nodes", str(options.l1_nodes),
+        "--miners", str(options.miners),
+    ]  # fmt: skip
+    if options.fault is not None:
+        arguments += ["--fault", options.fault]
+    if options.challenger_fault is not None:
+        arguments += ["--challenger-fault", options.challenger_fault]
+    return arguments
+
+
+def start_detached(
+    options: DevnetOptions, progress: Callable[[str], None], timeout: float = DETACH_TIMEOUT
+) -> dict[str, Any]:
+    """``rollcourt devnet up --detach``: run the supervisor in a new session (it outlives this
+    command and the terminal), its output in ``<data-dir>/logs/devnet.log``, and wait until
+    its devnet.json says it is up. Returns that devnet.json."""
+    data_dir = options.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if find_supervisor(data_dir) is not None:
+        raise DevnetError(f"another `rollcourt devnet up` is already using {data_dir}")
+    check_can_start(options)
+    log_path = data_dir.resolve() / "logs" / DETACHED_LOG_NAME
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "rollcourt", "devnet", "up", *devnet_up_arguments(options)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
+    )
+    with log_path.open("ab") as log:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        log.write(f"\n=== {stamp} rollcourt devnet up --detach: {' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    progress(
+        f"starting the devnet in the background (supervisor pid {process.pid}, log {log_path})"
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        code = process.poll()
+        if code is not None:
+            raise DevnetError(_describe_detached_failure(code, log_path))
+        content = _read_devnet_file(data_dir)
+        if content.get("supervisor_pid") == process.pid and content.get("state") == "up":
+            return content
+        if time.monotonic() > deadline:
+            raise DevnetError(
+                f"the devnet is not up after {timeout:g} s; it keeps starting in the background "
+                f"(pid {process.pid}, log {log_path}): see `rollcourt devnet status`, or stop "
+                "it with `rollcourt devnet down`"
+            )
+        time.sleep(0.2)
+
+
+def _describe_detached_failure(code: int, log_path: Path) -> str:
+    """The supervisor's own ``error:`` line when it printed one, else the log's tail."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    errors = [line for line in lines if line.startswith("error: ")]
+    if errors:
+        return f"the devnet did not start: {errors[-1].removeprefix('error: ')} (log: {log_path})"
+    return f"the devnet did not start (exit code {code}); last log lines:\n" + "\n".join(
+        "  " + line for line in lines[-15:]
+    )
+
+
+def print_urls(console: Console, content: dict[str, Any], data_dir: Path) -> None:
+    """What a detached ``up`` prints once the devnet is up: every role's URLs and log."""
+    chain = content.get("chain") or {}
+    resumed = chain.get("resumed")
+    console.print(
+        f"[bold green]rollcourt devnet is up[/] in the background (supervisor pid "
+        f"{content.get('supervisor_pid')}): {content.get('mode')} rollup, preset "
+        f"{chain.get('preset')}, "
+        + (f"resumed at block {chain.get('tip_at_start')}" if resumed else "new chain"),
+        highlight=False,
+    )
+    for name, role in (content.get("roles") or {}).items():
+        urls = "  ".join(
+            f"{key} {value}" for key, value in role.items() if key in ("rpc", "url", "rollup_id")
+        )
+        console.print(f"  {name:<12} {urls}   log {role.get('log')}", markup=False)
+    console.print(f"  {'devnet.json':<12} {devnet_file_path(data_dir.resolve())}", markup=False)
+    explorer = _role_url(content, "explorer")
+    if explorer is not None:
+        console.print(f"open {explorer} in a browser", markup=False, highlight=False)
+    console.print(
+        f"status: rollcourt devnet status --data-dir {data_dir}   "
+        f"stop: rollcourt devnet down --data-dir {data_dir}",
+        markup=False,
+        highlight=False,
+    )
+
+
 # ---------------------------------------------------------------------- devnet up
 class _StatusDisplay:
-    """A live one-line status on a terminal; an occasional plain line when output is a file."""
+    """The live panel on a terminal, redrawn each second; an occasional plain one-line status
+    when output is a file (logs, tests, ``--detach``), which a panel would flood."""
 
     PLAIN_INTERVAL = 10.0
 
@@ -763,10 +1649,14 @@ class _StatusDisplay:
         self.live: Live | None = None
         self.last_plain = 0.0
 
+    @property
+    def is_live(self) -> bool:
+        return self.live is not None
+
     def __enter__(self) -> _StatusDisplay:
         if self.console.is_terminal:
             self.live = Live(
-                Text("starting..."), console=self.console, refresh_per_second=4, transient=True
+                Text("starting..."), console=self.console, auto_refresh=False, transient=True
             )
             self.live.__enter__()
         return self
@@ -775,9 +1665,13 @@ class _StatusDisplay:
         if self.live is not None:
             self.live.__exit__(None, None, None)
 
+    def show(self, panel: RenderableType) -> None:
+        if self.live is not None:
+            self.live.update(panel, refresh=True)
+
     def update(self, line: str) -> None:
         if self.live is not None:
-            self.live.update(Text(line, style="cyan"))
+            self.live.update(Text(line, style="cyan"), refresh=True)
         elif time.monotonic() - self.last_plain >= self.PLAIN_INTERVAL:
             self.last_plain = time.monotonic()
             self.console.print(line, markup=False, highlight=False)
@@ -816,6 +1710,11 @@ def _print_banner(
         urls = "  ".join(f"{key} {url}" for key, url in role.urls.items())
         console.print(f"  {role.name:<12} {urls}   log {role.log_path}", markup=False)
     console.print(f"  {'devnet.json':<12} {devnet_file_path(data_dir)}", markup=False)
+    explorer = next((role for role in roles if role.name == "explorer"), None)
+    if explorer is not None:
+        console.print(
+            f"[bold]open {explorer.urls['url']} in a browser[/] (the explorer)", highlight=False
+        )
     console.print()
     console.print(f"[bold yellow]Devnet keys[/] ({DEVNET_KEY_WARNING}):", highlight=False)
     for key in DEVNET_KEYS[:3]:
@@ -841,30 +1740,38 @@ def _print_banner(
     console.print("Press Ctrl-C to stop (the chain is kept; run again to resume).", markup=False)
 
 
+def check_can_start(options: DevnetOptions) -> None:
+    """Refuse a start that cannot work before any process runs: a data dir holding another
+    preset or mode, or a port already taken."""
+    data_dir = options.data_dir
+    devnet_file = devnet_file_path(data_dir)
+    recorded = read_recorded_preset(devnet_file)
+    if recorded is not None and recorded != options.preset:
+        raise DevnetError(
+            f"{data_dir} holds a {recorded!r} chain; run with --preset {recorded} "
+            "or use another --data-dir"
+        )
+    recorded_mode = read_recorded_mode(devnet_file) if recorded is not None else None
+    if recorded_mode is not None and recorded_mode != options.mode:
+        raise DevnetError(
+            f"{data_dir} holds a {recorded_mode} rollup; run with --mode {recorded_mode} "
+            "or use another --data-dir"
+        )
+    for port, flag in options.ports:
+        if not is_port_free(port):
+            raise DevnetError(
+                f"port {port} on 127.0.0.1 is already in use; choose another with {flag}"
+            )
+
+
 def run_devnet(options: DevnetOptions, console: Console) -> None:
     """Bring the devnet up and supervise it until SIGINT/SIGTERM; raises ``DevnetError``."""
     data_dir = options.data_dir
     devnet_file = devnet_file_path(data_dir)
     with exclusive_data_dir(data_dir):
-        recorded = read_recorded_preset(devnet_file)
-        if recorded is not None and recorded != options.preset:
-            raise DevnetError(
-                f"{data_dir} holds a {recorded!r} chain; run with --preset {recorded} "
-                "or use another --data-dir"
-            )
-        recorded_mode = read_recorded_mode(devnet_file) if recorded is not None else None
-        if recorded_mode is not None and recorded_mode != options.mode:
-            raise DevnetError(
-                f"{data_dir} holds a {recorded_mode} rollup; run with --mode {recorded_mode} "
-                "or use another --data-dir"
-            )
-        for flag, port in options.ports.items():
-            if not is_port_free(port):
-                raise DevnetError(
-                    f"port {port} on 127.0.0.1 is already in use; choose another with {flag}"
-                )
+        check_can_start(options)
         validity = options.mode == "validity"
-        roles = [build_l1_role(options)]
+        roles = build_l1_roles(options)
         if validity:
             roles.append(build_prover_role(options))
         roles += [build_sequencer_role(options), build_light_role(options)]
@@ -874,6 +1781,7 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
             console.print(f"[yellow]devnet:[/] {escape(message)}", highlight=False)
 
         supervisor = Supervisor(roles, stop_event=stop_event, report=report)
+        written: dict[str, Any] = {}
         with stop_on_signals(stop_event, supervisor.force_event):
             try:
                 checker = (
@@ -882,8 +1790,13 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                     if validity
                     else f"the challenger on {options.challenger_url}"
                 )
+                nodes = (
+                    f"the L1 node on {options.l1_url}"
+                    if options.l1_nodes == 1
+                    else f"{options.l1_nodes} L1 nodes on {', '.join(options.l1_urls)}"
+                )
                 console.print(
-                    f"starting the L1 node on {options.l1_url}, {checker}, the sequencer on "
+                    f"starting {nodes}, {checker}, the sequencer on "
                     f"{options.sequencer_url}, the follower on {options.follower_url} and a "
                     f"light client on {options.light_url} (data in {data_dir.resolve()})",
                     markup=False,
@@ -895,48 +1808,92 @@ def run_devnet(options: DevnetOptions, console: Console) -> None:
                 rollup_id = get_rollup_id(options.sequencer_url)
                 sequencer_role = next(r for r in roles if r.name == "sequencer")
                 sequencer_role.urls["rollup_id"] = "0x" + rollup_id
-                follower = build_follower_role(options, rollup_id)
-                roles.append(follower)
-                if not supervisor.add(follower):
-                    return
+                later = [build_follower_role(options, rollup_id)]
                 if not validity:
-                    challenger = build_challenger_role(options, rollup_id)
-                    roles.append(challenger)
-                    if not supervisor.add(challenger):
+                    later.append(build_challenger_role(options, rollup_id))
+                if explorer_available():
+                    later.append(build_explorer_role(options))
+                for role in later:
+                    roles.append(role)
+                    if not supervisor.add(role):
                         return
                 chain, system_scripts = _describe_chain(options.l1_url, options.preset)
                 chain["resumed"] = resumed
 
-                def write_devnet_file() -> None:
+                def write_devnet_file(state: str = "up") -> None:
                     pids = {role.name: supervisor.pid(role.name) for role in roles}
-                    content = build_devnet_file(options, roles, pids, chain, system_scripts)
+                    states = {
+                        entry["name"]: {"state": entry["state"], "restarts": entry["restarts"]}
+                        for entry in supervisor.role_states()
+                    }
+                    content = build_devnet_file(
+                        options, roles, pids, chain, system_scripts, states, state
+                    )
                     write_json_atomically(devnet_file, content)
+                    written["content"] = content
 
                 write_devnet_file()
+                supervisor.on_change = write_devnet_file
                 _print_banner(console, options, roles, chain)
-
-                def status_line() -> str:
-                    return format_status(
-                        get_l1_status(options.l1_url),
-                        supervisor,
-                        get_l2_status(options.sequencer_url),
-                        get_l2_status(options.follower_url),
-                        None if validity else get_disputes(options.challenger_url),
-                        get_prover_status(options.prover_url) if validity else None,
-                    )
-
                 with _StatusDisplay(console) as display:
-                    display.update(status_line())
-                    while not stop_event.wait(1.0):
-                        if supervisor.check():
-                            write_devnet_file()
-                        display.update(status_line())
+                    _supervise(supervisor, display, written, stop_event)
             finally:
                 if stop_event.is_set():
                     console.print("stopping the devnet...", markup=False)
+                supervisor.on_change = None
                 supervisor.stop()
+                if written:
+                    write_devnet_file("stopped")
         console.print(
             f"devnet stopped; its data stays in {data_dir.resolve()} (run again to resume)",
             markup=False,
             highlight=False,
         )
+
+
+def _supervise(
+    supervisor: Supervisor,
+    display: _StatusDisplay,
+    written: dict[str, Any],
+    stop_event: threading.Event,
+) -> None:
+    """Restart dead roles until a stop is asked (or a role gives up: ``DevnetError``), while a
+    second thread keeps the status current: a role being restarted blocks this loop for as long
+    as it takes to become healthy, and the panel should show that meanwhile."""
+    done = threading.Event()
+
+    def show() -> None:
+        while True:
+            try:
+                probe = probe_devnet(written["content"])
+                if display.is_live:
+                    display.show(
+                        render_status(
+                            collect_status(written["content"], supervisor.role_states(), probe)
+                        )
+                    )
+                else:
+                    display.update(
+                        format_status(
+                            probe.summary,
+                            supervisor,
+                            probe.sequencer,
+                            probe.follower,
+                            probe.disputes,
+                            probe.prover,
+                            node_tips=probe.node_tips,
+                        )
+                    )
+            except Exception as exc:  # a display bug must not end supervision, nor print a trace
+                display.update(f"status unavailable: {type(exc).__name__}: {exc}")
+            if done.wait(1.0):
+                return
+
+    thread = threading.Thread(target=show, name="devnet-status", daemon=True)
+    thread.start()
+    try:
+        while not stop_event.wait(1.0):
+            supervisor.check()
+    finally:
+        done.set()
+        thread.join(timeout=10.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,67 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
 from sequencer.errors import StartupError
+
+#: Environment variables of follower mode (``--follow``): flag name -> variable. The flags are
+#: shared with the sequencer, whose own variables are ROLLCOURT_SEQ_*; a follower reads these.
+FOLLOWER_ENV = {
+    "l1": "ROLLCOURT_FOLLOWER_L1",
+    "rollup_id": "ROLLCOURT_FOLLOWER_ROLLUP_ID",
+    "data_dir": "ROLLCOURT_FOLLOWER_DATA_DIR",
+    "from_block": "ROLLCOURT_FOLLOWER_FROM_BLOCK",
+    "host": "ROLLCOURT_FOLLOWER_HOST",
+    "port": "ROLLCOURT_FOLLOWER_PORT",
+    "poll_interval": "ROLLCOURT_FOLLOWER_POLL_INTERVAL",
+    "genesis_accounts": "ROLLCOURT_FOLLOWER_GENESIS_ACCOUNTS",
+    "fee_account": "ROLLCOURT_FOLLOWER_FEE_ACCOUNT",
+    "log_level": "ROLLCOURT_FOLLOWER_LOG_LEVEL",
+}
+#: Follower defaults, when neither the flag nor the variable is set.
+FOLLOWER_DEFAULTS: dict[str, Any] = {
+    "data_dir": Path("./devnet-data/follower"),
+    "from_block": 0,
+    "host": "127.0.0.1",
+    "port": 8210,
+    "poll_interval": 1.0,
+    "genesis_accounts": None,
+    "fee_account": 0,
+    "log_level": "info",
+}
+_FOLLOWER_TYPES: dict[str, Any] = {
+    "data_dir": Path,
+    "from_block": int,
+    "port": int,
+    "poll_interval": float,
+    "fee_account": int,
+}
+
+
+def follower_options(**flags: Any) -> dict[str, Any]:
+    """``run_follower``'s arguments: each flag given wins, else its ROLLCOURT_FOLLOWER_*
+    variable, else the default. The shared flags cannot carry a typer ``envvar`` (the sequencer
+    reads ROLLCOURT_SEQ_* for them), so the follower's variables are read here."""
+    values: dict[str, Any] = {}
+    for name, env in FOLLOWER_ENV.items():
+        value = flags.get(name)
+        if value is None and os.environ.get(env, "") != "":
+            raw = os.environ[env]
+            try:
+                value = _FOLLOWER_TYPES.get(name, str)(raw)
+            except ValueError:
+                raise ValueError(f"{env}={raw!r} is not a valid {name}") from None
+        if value is None:
+            value = FOLLOWER_DEFAULTS.get(name)
+        values[name] = value
+    if values["l1"] is None or values["rollup_id"] is None:
+        raise ValueError(
+            "--follow needs --l1 URL and --rollup-id HEX "
+            "(or ROLLCOURT_FOLLOWER_L1 and ROLLCOURT_FOLLOWER_ROLLUP_ID)"
+        )
+    values["l1_url"] = values.pop("l1")
+    return values
+
 
 cli = typer.Typer(add_completion=False, help="rollcourt sequencer: the L2's HTTP API and batcher.")
 
@@ -46,14 +107,22 @@ def main(
     max_request_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
     max_bulk: Annotated[int | None, typer.Option(help="transactions per bulk request")] = None,
     log_level: Annotated[str | None, typer.Option(help="logging level")] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="log lines: text (human) or json (one object per line)", envvar=LOG_FORMAT_ENV
+        ),
+    ] = LogFormat.TEXT,
     follow: Annotated[
         bool, typer.Option("--follow", help="follower mode: derive from L1, serve the read API")
     ] = False,
     l1: Annotated[str | None, typer.Option("--l1", help="follower: L1 node URL")] = None,
     from_block: Annotated[
-        int, typer.Option(help="follower: first L1 block to scan without a snapshot")
-    ] = 0,
-    poll_interval: Annotated[float, typer.Option(help="follower: L1 poll interval (s)")] = 1.0,
+        int | None, typer.Option(help="follower: first L1 block to scan without a snapshot [0]")
+    ] = None,
+    poll_interval: Annotated[
+        float | None, typer.Option(help="follower: L1 poll interval (s) [1.0]")
+    ] = None,
     proposer_key: Annotated[
         str | None, typer.Option(help="with --l1: the proposer's L1 key (hex or devnet:N)")
     ] = None,
@@ -88,27 +157,28 @@ def main(
         ),
     ] = None,
 ) -> None:
-    """Run the sequencer (flags override ROLLCOURT_SEQ_* environment variables)."""
+    """Run the sequencer (flags override ROLLCOURT_SEQ_* environment variables; with
+    --follow, the follower's flags override ROLLCOURT_FOLLOWER_* ones)."""
     if follow:
         from sequencer.follower import run_follower
 
-        if l1 is None or rollup_id is None:
-            typer.echo("error: --follow needs --l1 URL and --rollup-id HEX", err=True)
-            raise typer.Exit(2)
-        raise typer.Exit(
-            run_follower(
-                l1_url=l1,
+        try:
+            values = follower_options(
+                l1=l1,
                 rollup_id=rollup_id,
-                data_dir=data_dir or Path("./devnet-data/follower"),
+                data_dir=data_dir,
                 from_block=from_block,
-                host=host or "127.0.0.1",
-                port=port or 8210,
+                host=host,
+                port=port,
                 poll_interval=poll_interval,
                 genesis_accounts=genesis_accounts,
-                fee_account=fee_account or 0,
-                log_level=log_level or "info",
+                fee_account=fee_account,
+                log_level=log_level,
             )
-        )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        raise typer.Exit(run_follower(**values, log_format=log_format.value))
     from sequencer.app import create_app
     from sequencer.config import SequencerConfig
     from sequencer.service import Sequencer
@@ -151,8 +221,7 @@ def main(
     }
     try:
         config = SequencerConfig(**overrides)
-        level = config.log_level.upper()
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(config.log_level, log_format.value)
         if config.fault is not None:
             logging.getLogger("sequencer").warning(
                 "FAULT INJECTION (test only): %s -- this sequencer misbehaves on purpose",
@@ -162,9 +231,11 @@ def main(
     except (ValueError, StartupError) as exc:  # pydantic's ValidationError is a ValueError
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(
+    announce(
+        logging.getLogger("sequencer"),
         f"sequencer on http://{config.host}:{config.port} (data dir {config.data_dir}, "
-        f"soft index {seq.executor.next_soft_index - 1}, next batch {seq.next_batch_number})"
+        f"soft index {seq.executor.next_soft_index - 1}, next batch {seq.next_batch_number})",
+        log_format.value,
     )
     try:
         uvicorn.run(
@@ -172,6 +243,7 @@ def main(
             host=config.host,
             port=config.port,
             log_level=config.log_level.lower(),
+            log_config=None,  # uvicorn logs through the root handler configure_logging installed
             access_log=False,
         )
     finally:

@@ -17,7 +17,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +31,7 @@ from sequencer.entries import TxEntry
 from sequencer.errors import Rejected, rejection_from_l2
 from sequencer.httperrors import create_service_app, error_response
 from sequencer.mempool import Admission
+from sequencer.metrics import SequencerCollector, new_registry
 from sequencer.models import BulkIn, RecordIn, TransferIn, TxIn, WithdrawIn, parse_hex
 from sequencer.poster import finalize_meta_key, withdrawal_out_point
 from sequencer.service import Head, Sequencer
@@ -498,30 +500,11 @@ def create_app(seq: Sequencer, *, manage_lifecycle: bool = True) -> FastAPI:
         health, reasons = seq.health()
         return {"status": health, "reasons": reasons}
 
-    @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
-        lines = [
-            "# TYPE rollcourt_seq_transactions_accepted_total counter",
-            f"rollcourt_seq_transactions_accepted_total {seq.counters['accepted']}",
-            "# TYPE rollcourt_seq_transactions_duplicate_total counter",
-            f"rollcourt_seq_transactions_duplicate_total {seq.counters['duplicates']}",
-            "# TYPE rollcourt_seq_transactions_rejected_total counter",
-        ]
-        for code, count in sorted(seq.rejections.items()):
-            lines.append(f'rollcourt_seq_transactions_rejected_total{{code="{code}"}} {count}')
-        lines += [
-            "# TYPE rollcourt_seq_batches_sealed_total counter",
-            f"rollcourt_seq_batches_sealed_total {seq.counters['sealed_batches']}",
-            "# TYPE rollcourt_seq_soft_index gauge",
-            f"rollcourt_seq_soft_index {seq.executor.next_soft_index - 1}",
-            "# TYPE rollcourt_seq_mempool_pending gauge",
-            f"rollcourt_seq_mempool_pending {seq.mempool.pending_count}",
-            "# TYPE rollcourt_seq_unbatched gauge",
-            f"rollcourt_seq_unbatched {len(seq.executor.unbatched)}",
-            "# TYPE rollcourt_seq_next_batch_number gauge",
-            f"rollcourt_seq_next_batch_number {seq.next_batch_number}",
-        ]
-        return "\n".join(lines) + "\n"
+    registry = new_registry(SequencerCollector(seq))
+
+    @app.get("/metrics", summary="Prometheus metrics (series: sequencer.metrics)")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     # ------------------------------------------------------------------ OpenAPI
     def openapi() -> dict[str, Any]:

@@ -792,18 +792,22 @@ def run_follower(
     genesis_accounts: str | None = None,
     fee_account: int = 0,
     log_level: str = "info",
+    log_format: str = "text",
 ) -> int:
     """``python -m sequencer --follow``: derive from L1 and serve the read API.  Returns the
     process exit code (2: bad configuration)."""
     import uvicorn
 
+    from l1.logs import announce, configure_logging
     from sequencer.config import load_genesis_accounts
     from sequencer.errors import StartupError
     from sequencer.follower_app import create_follower_app
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        configure_logging(log_level, log_format)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     try:
         raw_id = bytes.fromhex(rollup_id.removeprefix("0x"))
         if len(raw_id) != 32:
@@ -830,10 +834,11 @@ def run_follower(
     except (ValueError, StartupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
-    print(
+    announce(
+        log,
         f"follower on http://{host}:{port} (L1 {l1_url}, rollup 0x{raw_id.hex()}, data dir "
         f"{data_dir}, resuming at block {follower.chain.next_block})",
-        flush=True,
+        log_format,
     )
     try:
         uvicorn.run(
@@ -841,6 +846,7 @@ def run_follower(
             host=host,
             port=port,
             log_level=log_level.lower(),
+            log_config=None,  # uvicorn logs through the root handler configure_logging installed
             access_log=False,
         )
     finally:

@@ -19,13 +19,15 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from l2.smt import verify_proof
 from l2.state import L2State
 from sequencer.errors import Rejected
 from sequencer.follower import FollowedBatch, Follower
 from sequencer.httperrors import create_service_app, error_response
+from sequencer.metrics import FollowerCollector, new_registry
 from sequencer.models import parse_hex
 
 __all__ = ["create_follower_app"]
@@ -311,35 +313,10 @@ def create_follower_app(follower: Follower, *, manage_lifecycle: bool = True) ->
         degraded = follower.error or follower.poll_error or follower.unavailable
         return {"status": "degraded" if degraded else "ok"}
 
-    @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
-        with follower._lock:
-            known = len(follower.chain.batches)
-            processed = follower.chain.next_block - 1
-        counters = follower.counters
-        lines = []
-        for name in (
-            "blocks_scanned",
-            "batches_derived",
-            "batches_dropped",
-            "reorgs",
-            "snapshots_written",
-            "polls",
-        ):
-            lines += [
-                f"# TYPE rollcourt_follower_{name}_total counter",
-                f"rollcourt_follower_{name}_total {counters[name]}",
-            ]
-        lines += [
-            "# TYPE rollcourt_follower_batches gauge",
-            f"rollcourt_follower_batches {known}",
-            "# TYPE rollcourt_follower_findings gauge",
-            f"rollcourt_follower_findings {len(follower.findings())}",
-            "# TYPE rollcourt_follower_processed_block gauge",
-            f"rollcourt_follower_processed_block {processed}",
-            "# TYPE rollcourt_follower_data_unavailable gauge",
-            f"rollcourt_follower_data_unavailable {0 if follower.unavailable is None else 1}",
-        ]
-        return "\n".join(lines) + "\n"
+    registry = new_registry(FollowerCollector(follower))
+
+    @app.get("/metrics", summary="Prometheus metrics (series: sequencer.metrics)")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

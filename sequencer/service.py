@@ -66,6 +66,7 @@ from sequencer.errors import Rejected, StartupError, Unavailable, rejection_from
 from sequencer.executor import DepositEntry, SoftEntry, SoftExecutor
 from sequencer.faults import FaultyExecutor, compute_claimed_trace
 from sequencer.mempool import Admission, Mempool, MempoolPolicy
+from sequencer.metrics import SequencerEvents
 from sequencer.store import Store
 
 __all__ = ["Head", "Sequencer"]
@@ -117,6 +118,11 @@ class Sequencer:
         self._oldest_unbatched: float | None = None
         self.counters: dict[str, int] = {"accepted": 0, "duplicates": 0, "sealed_batches": 0}
         self.rejections: dict[str, int] = {}
+        #: Accepted (not duplicate) submissions by kind: "transfer", "withdraw".
+        self.accepted_by_kind: dict[str, int] = {}
+        #: Event series of ``GET /metrics`` (``sequencer.metrics``): this sequencer's own
+        #: registry, never prometheus-client's global one.
+        self.metrics = SequencerEvents()
 
     def _build_core(self, config: RollupConfig) -> None:
         settings = self.settings
@@ -335,6 +341,9 @@ class Sequencer:
                 if isinstance(result, Admission):
                     key = "duplicates" if result.duplicate else "accepted"
                     self.counters[key] += 1
+                    if not result.duplicate:
+                        kind = type(result.entry.tx).__name__.lower()
+                        self.accepted_by_kind[kind] = self.accepted_by_kind.get(kind, 0) + 1
             if self.executor.unbatched and self._oldest_unbatched is None:
                 self._oldest_unbatched = time.monotonic()
             if len(self.executor.unbatched) >= self.batch_max_txs:
@@ -489,6 +498,7 @@ class Sequencer:
             )
             self.next_batch_number = number + 1
             self.counters["sealed_batches"] += 1
+            self.metrics.batch_sealed(sealed)
             self._arm_fault_if_due()
             self._oldest_unbatched = time.monotonic() if self.executor.unbatched else None
         log.info("sealed batch %d with %d transactions", number, record.tx_count)
@@ -515,6 +525,7 @@ class Sequencer:
                 if l1_tx_hash is None:
                     return  # in order: a later batch never goes before an earlier one
                 status = "posted"
+                self.metrics.batch_posted(batch)
                 # Recorded at once: the L1 transaction is out (R2, crash point after_l1_submit
                 # in the poster; a restart reconciles with the rollup cell and the scan).
                 with self.store.begin() as conn:

@@ -483,6 +483,10 @@ class Store:
         )
         return [self._batch(row) for row in rows]
 
+    def count_batches_by_status(self, conn: Connection) -> dict[str, int]:
+        rows = conn.execute(select(batches.c.status, func.count()).group_by(batches.c.status))
+        return {str(status): int(count) for status, count in rows}
+
     def list_unfinished_batches(self, conn: Connection) -> list[BatchRecord]:
         rows = conn.execute(
             select(batches).where(batches.c.status != "final").order_by(batches.c.number)

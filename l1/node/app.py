@@ -1,4 +1,5 @@
-"""The node's HTTP surface: JSON-RPC 2.0 at ``POST /``, peer-to-peer at ``/p2p/*``, ``/healthz``.
+"""The node's HTTP surface: JSON-RPC 2.0 at ``POST /``, peer-to-peer at ``/p2p/*``, ``/healthz``,
+``GET /metrics`` (Prometheus text format; the series are listed in ``l1.node.metrics``).
 
 Bad input never produces a 500: bodies over the limit get 413 before they are buffered, invalid
 JSON gets a JSON-RPC parse error (400), unknown methods and bad params get JSON-RPC errors that
@@ -25,6 +26,7 @@ from l1.ckb.molecule import MoleculeError
 from l1.ckb.types import Block
 from l1.core.errors import L1Error
 from l1.httputil import BodyLimitMiddleware
+from l1.node.metrics import CONTENT_TYPE_LATEST
 from l1.node.node import Node
 from l1.node.p2p import MAX_LOCATOR_HASHES, is_peer_url
 from l1.node.rpc import (
@@ -158,6 +160,10 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
             "peers": len(node.network.peers),
         }
 
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(node.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     # ------------------------------------------------------------------ p2p
     async def _json_body(request: Request) -> dict[str, Any]:
         try:
@@ -219,7 +225,9 @@ def create_app(node: Node, *, manage_lifecycle: bool = True) -> FastAPI:
         except JsonFormatError as exc:
             raise _BadRequest(str(exc)) from None
         try:
-            status = await run_in_threadpool(node.submit_block, block, sidecars, sender)
+            status = await run_in_threadpool(
+                lambda: node.submit_block(block, sidecars, sender, source="peer")
+            )
         except L1Error as exc:
             node.network.note_invalid(sender)
             return JSONResponse(

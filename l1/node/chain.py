@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -59,11 +60,21 @@ from l1.node.store import BlockRecord, Store
 #: Blob sidecars of a block, by transaction hash, in the order the transaction commits to them.
 Sidecars = dict[bytes, tuple[BlobSidecar, ...]]
 
-__all__ = ["Chain", "ChainError", "ProcessResult", "StoreCellProvider", "TipChange"]
+__all__ = [
+    "BlockVerification",
+    "Chain",
+    "ChainError",
+    "ChainObserver",
+    "ProcessResult",
+    "StoreCellProvider",
+    "TipChange",
+]
 
 log = logging.getLogger("l1.chain")
 
 MAX_ORPHANS = 512
+#: Arrival sources remembered for blocks not yet verified (side branches may never be).
+MAX_PENDING_SOURCES = 4096
 
 
 class ChainError(Exception):
@@ -84,6 +95,30 @@ class TipChange:
     new_tip: bytes
     detached: tuple[Block, ...]
     attached: tuple[Block, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockVerification:
+    """One full body verification, reported to the chain's observer after it is decided.
+
+    ``source`` is how the block arrived (``mined``, ``peer``, ``rpc``; ``store`` for a block
+    stored before a restart); ``seconds`` is the wall time of ``verify_block`` alone, so the
+    pure core stays untimed and the figure excludes waiting for the chain lock.
+    """
+
+    block: Block
+    block_hash: bytes
+    source: str
+    seconds: float
+    valid: bool
+
+
+class ChainObserver(Protocol):
+    """What the node's metrics (``l1.node.metrics``) learn from the chain as it happens."""
+
+    def block_verified(self, event: BlockVerification) -> None: ...
+
+    def sidecars_stored(self, block_hash: bytes, sidecars: Sidecars) -> None: ...
 
 
 class StoreCellProvider:
@@ -155,6 +190,10 @@ class Chain:
         self.best_header_number = 0
         self.kzg_settings = kzg_settings or get_kzg_settings
         self.listeners: list[Callable[[TipChange], None]] = []
+        #: Told of every verification and stored blob data (metrics); never affects consensus.
+        self.observer: ChainObserver | None = None
+        #: How each block not yet verified arrived, for ``BlockVerification.source``.
+        self._sources: dict[bytes, str] = {}
         self._open()
 
     # ------------------------------------------------------------------ startup
@@ -279,8 +318,13 @@ class Chain:
         )
 
     # ------------------------------------------------------------------ processing
-    def process_block(self, block: Block, sidecars: Sidecars | None = None) -> ProcessResult:
+    def process_block(
+        self, block: Block, sidecars: Sidecars | None = None, source: str = "unknown"
+    ) -> ProcessResult:
         """Accept a block (and its blob sidecars) from the miner or a peer.
+
+        ``source`` (``mined``, ``peer``, ``rpc``) only labels the block's verification in the
+        metrics.
 
         Raises an ``L1Error`` if the block is invalid, or a ``BlobError`` if the sidecars given do
         not match it — then nothing is stored, and the right data may still come later. A block
@@ -303,6 +347,7 @@ class Chain:
             if sidecars is not None:
                 self._validate_sidecars(block, sidecars)
             parent_hash = block.header.raw.parent_hash
+            self._note_source(block_hash, source)
             if parent_hash in self.invalid:
                 self._remember_invalid(block_hash, "its parent is invalid")
                 raise InvalidParent(f"parent {parent_hash.hex()} is invalid")
@@ -328,6 +373,7 @@ class Chain:
             with self.store.begin() as conn:
                 self.store.insert_sidecars(conn, block_hash, record.number, sidecars)
                 self.store.update_block_status(conn, record)
+            self._notify_sidecars(block_hash, sidecars)
             old_tip = self.main[-1]
             self._select_best_chain()
             status = "tip" if self.main[-1] != old_tip and self.is_main(block_hash) else "side"
@@ -415,6 +461,8 @@ class Chain:
             self.store.insert_block(conn, record, block)
             if has_blobs and sidecars is not None:
                 self.store.insert_sidecars(conn, block_hash, record.number, sidecars)
+        if has_blobs and sidecars is not None:
+            self._notify_sidecars(block_hash, sidecars)
         self.records[block_hash] = record
         self.best_header_number = max(self.best_header_number, record.number)
         self.side.add(block_hash)
@@ -449,6 +497,30 @@ class Chain:
                     queue.append(orphan_hash)
                 except L1Error as exc:
                     log.info("orphan %s rejected: %s", orphan_hash.hex(), exc)
+
+    def _note_source(self, block_hash: bytes, source: str) -> None:
+        if block_hash not in self._sources and len(self._sources) >= MAX_PENDING_SOURCES:
+            self._sources.pop(next(iter(self._sources)))
+        self._sources[block_hash] = source
+
+    def _notify_sidecars(self, block_hash: bytes, sidecars: Sidecars) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.sidecars_stored(block_hash, sidecars)
+        except Exception:  # metrics must never undo consensus
+            log.exception("chain observer failed")
+
+    def _notify_verified(self, events: list[BlockVerification]) -> None:
+        for event in events:
+            self._sources.pop(event.block_hash, None)
+        if self.observer is None:
+            return
+        for event in events:
+            try:
+                self.observer.block_verified(event)
+            except Exception:  # metrics must never undo consensus
+                log.exception("chain observer failed")
 
     def _remember_invalid(self, block_hash: bytes, reason: str) -> None:
         if len(self.invalid) > 10_000:
@@ -496,6 +568,7 @@ class Chain:
         attached: list[Block] = []
         pending = _Pending()
         failed: tuple[bytes, str] | None = None
+        verified: list[BlockVerification] = []
         try:
             with self.store.begin() as conn:
                 for number in range(len(old_main) - 1, fork_number, -1):
@@ -507,11 +580,23 @@ class Chain:
                 self.main = working_main
                 for record in branch:
                     block = self._load_block(conn, record.hash)
+                    started = time.perf_counter()
+                    source = self._sources.get(record.hash, "store")
                     try:
                         verdict = self._verify_attach(conn, block, record, pending, working_main)
                     except L1Error as exc:
                         failed = (record.hash, f"{type(exc).__name__}: {exc}")
+                        verified.append(
+                            BlockVerification(
+                                block, record.hash, source, time.perf_counter() - started, False
+                            )
+                        )
                         raise
+                    verified.append(
+                        BlockVerification(
+                            block, record.hash, source, time.perf_counter() - started, True
+                        )
+                    )
                     pending.verdicts[record.hash] = verdict
                     self._apply_verdict(conn, block, record.hash, verdict)
                     self.store.set_main(conn, record.number, record.hash)
@@ -534,6 +619,9 @@ class Chain:
             if failed is None:
                 raise
             self._mark_invalid(*failed)
+            # The blocks before the failing one were verified too, but rolled back with it:
+            # only the failure is reported (they are verified again on the next attempt).
+            self._notify_verified(verified[-1:])
             return
         except BaseException:
             self.main = old_main
@@ -552,6 +640,7 @@ class Chain:
         for block in detached:
             self.side.add(compute_header_hash(block.header))
         self.prune()
+        self._notify_verified(verified)
         change = TipChange(old_main[-1], working_main[-1], tuple(detached), tuple(attached))
         if detached:
             log.info(

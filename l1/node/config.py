@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["NodeConfig", "default_spec_path"]
 
@@ -31,7 +31,9 @@ class NodeConfig(BaseSettings):
     rpc_port: int = 8114
     #: URL other nodes use to reach this one (announced to peers); default http://host:rpc_port.
     public_url: str | None = None
-    peers: list[str] = Field(default_factory=list)
+    #: From the environment (ROLLCOURT_L1_PEERS): URLs separated by spaces or commas, as the
+    #: CLI reads the same variable -- not JSON.
+    peers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mine: bool = False
     #: Fraction of the time the miner hashes (0-1]; the difficulty adjusts to it.
     mine_duty: float = 0.5
@@ -51,6 +53,13 @@ class NodeConfig(BaseSettings):
     #: Expose test-only RPC methods (generate_block, truncate...) — devnet/test presets only.
     dev_rpc: bool = False
     log_level: str = "info"
+
+    @field_validator("peers", mode="before")
+    @classmethod
+    def _split_peers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url for url in value.replace(",", " ").split() if url]
+        return value
 
     def resolved_spec(self) -> Path:
         return self.spec if self.spec is not None else default_spec_path()

@@ -118,7 +118,7 @@ class Miner:
             self.hashes += SLICE_HASHES
             nonce += SLICE_HASHES
             if solved is not None:
-                self.chain.process_block(solved, sidecars)
+                self.chain.process_block(solved, sidecars, source="mined")
                 self.blocks_mined += 1
                 self.on_block(solved, sidecars)
                 if self.interval:

@@ -23,6 +23,7 @@ from l1.devnet_keys import DEVNET_KEYS
 from l1.kzg import get_kzg_settings
 from l1.node.chain import Chain, Sidecars
 from l1.node.config import NodeConfig
+from l1.node.metrics import NodeMetrics
 from l1.node.miner import Miner
 from l1.node.p2p import Network
 from l1.node.pool import PoolEntry, TxPool
@@ -105,6 +106,8 @@ class Node:
                 clock_ms=_wall_clock_ms,
             )
         self.started_at = time.time()
+        #: Prometheus metrics (``GET /metrics``), in this node's own registry.
+        self.metrics = NodeMetrics(self)
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-bg")
 
     def _on_mined(self, block: Block, sidecars: Sidecars) -> None:
@@ -148,14 +151,24 @@ class Node:
         sidecars: tuple[BlobSidecar, ...] = (),
         relay_from: str | None = None,
     ) -> PoolEntry:
-        entry = self.pool.submit(tx, sidecars)
+        try:
+            entry = self.pool.submit(tx, sidecars)
+        except L1Error as exc:
+            self.metrics.transaction_rejected(exc)
+            raise
+        self.metrics.transaction_accepted(entry)
         self.network.announce_transaction(tx, sidecars, exclude=relay_from)
         return entry
 
     def submit_block(
-        self, block: Block, sidecars: Sidecars | None = None, relay_from: str | None = None
+        self,
+        block: Block,
+        sidecars: Sidecars | None = None,
+        relay_from: str | None = None,
+        source: str = "rpc",
     ) -> str:
-        result = self.chain.process_block(block, sidecars)
+        """Process a block pushed to this node; ``source`` labels it in the metrics."""
+        result = self.chain.process_block(block, sidecars, source)
         if result.status == "orphan":
             self.network.sync_in_background(relay_from)
         elif result.status == "unavailable":

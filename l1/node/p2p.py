@@ -226,7 +226,7 @@ class Network:
                 for block, sidecars_json in zip(blocks, all_sidecars, strict=False):
                     sidecars = None if sidecars_json is None else sidecars_from_json(sidecars_json)
                     try:
-                        result = self.chain.process_block(block, sidecars)
+                        result = self.chain.process_block(block, sidecars, source="peer")
                     except BlobError as exc:
                         log.warning("bad blob data from %s: %s", peer.url, exc)
                         self.note_invalid(peer.url)

@@ -680,7 +680,7 @@ def build_methods(node: Node) -> dict[str, Callable[[Any], Any]]:
                 solved = solve(template, 4096, start)
                 start += 4096
             try:
-                node.submit_block(solved, sidecars)
+                node.submit_block(solved, sidecars, source="rpc")
             except L1Error as exc:
                 raise RpcError(BLOCK_REJECTED, f"{type(exc).__name__}: {exc}") from None
             return bytes_to_json(compute_header_hash(solved.header))

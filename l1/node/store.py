@@ -28,6 +28,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -495,6 +496,16 @@ class Store:
             .where(blob_sidecars.c.versioned_hash == versioned_hash)
             .order_by(blob_sidecars.c.block_number.desc())
         ).first()
+
+    def count_stored_blobs(self, conn: Connection) -> int:
+        """Blobs whose bytes are still held (not pruned): what ``/metrics`` reports."""
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(blob_sidecars)
+                .where(blob_sidecars.c.blob.is_not(None))
+            ).scalar_one()
+        )
 
     def prune_blobs(self, conn: Connection, below_number: int) -> int:
         """Forget blob bytes of blocks below ``below_number``; commitments stay."""

@@ -1040,6 +1040,36 @@ class RollupL1:
         return self.send(tx)
 
     # ------------------------------------------------------------------ SubmitBatch
+    def _custodians(
+        self, rollup_id: bytes, given: Sequence[LiveCell] | None, *, needed: bool
+    ) -> Sequence[LiveCell]:
+        """The custodian inputs: ``given``, else every live one when value enters or leaves the
+        custodian (``needed``), else none."""
+        if given is not None:
+            return given
+        return self.find_custodian_cells(rollup_id) if needed else ()
+
+    @staticmethod
+    def _next_rollup_cell(
+        rollup: RollupCell, commitment: BatchCommitment, *, final: bool
+    ) -> tuple[CellOutput, bytes]:
+        """The rollup cell after accepting ``commitment`` (its pending deposits consumed first;
+        ``final``: a proven batch, final at once), capacity raised to its occupied size."""
+        state = rollup.state
+        used = min(commitment.deposit_count, len(state.pending_forced))
+        new_state = replace(
+            state,
+            next_batch_number=state.next_batch_number + 1,
+            next_final_batch=state.next_final_batch + (1 if final else 0),
+            state_root=commitment.new_root,
+            next_deposit_index=commitment.deposit_end,
+            idle_blocks=0,
+            pending_forced=state.pending_forced[used:],
+        )
+        data = new_state.encode()
+        capacity = max(rollup.output.capacity, compute_occupied_capacity(rollup.output, data))
+        return replace(rollup.output, capacity=capacity), data
+
     def build_submit_batch(
         self,
         rollup_id: bytes,
@@ -1068,30 +1098,10 @@ class RollupL1:
         withdrawal cells: FinalizeBatch creates them. The L1 checks everything else; this
         builder does no validation of the commitment itself, so a wrong one is refused."""
         rollup = self.find_rollup_cell(rollup_id) if rollup is None else rollup
-        state = rollup.state
-        pending = state.pending_forced
+        pending = rollup.state.pending_forced
         used = min(commitment.deposit_count, len(pending))
-        if deposit_cells:
-            custodians = (
-                self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
-            )
-        else:
-            custodians = () if custodian_cells is None else custodian_cells
-        new_state = replace(
-            state,
-            next_batch_number=state.next_batch_number + 1,
-            state_root=commitment.new_root,
-            next_deposit_index=commitment.deposit_end,
-            idle_blocks=0,
-            pending_forced=pending[used:],
-        )
-        new_data = new_state.encode()
-        rollup_output = replace(
-            rollup.output,
-            capacity=max(
-                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
-            ),
-        )
+        custodians = self._custodians(rollup_id, custodian_cells, needed=bool(deposit_cells))
+        rollup_output, new_data = self._next_rollup_cell(rollup, commitment, final=False)
         consumed = [*pending[:used], *(c.deposit_hash() for c in deposit_cells)]
         batch = BatchCell(
             open_games=0,
@@ -1103,7 +1113,7 @@ class RollupL1:
         batch_output = CellOutput(0, self.custodian_lock(rollup_id), self.batch_type(rollup_id))
         batch_output = replace(
             batch_output,
-            capacity=state.bond + compute_occupied_capacity(batch_output, batch_data),
+            capacity=rollup.state.bond + compute_occupied_capacity(batch_output, batch_data),
         )
         outputs: list[tuple[CellOutput, bytes]] = [
             (rollup_output, new_data),
@@ -1193,36 +1203,18 @@ class RollupL1:
         state = rollup.state
         if verifying_key_dep is None:
             verifying_key_dep = self.verifying_key_dep(rollup_id, state)
-        pending = state.pending_forced
-        used = min(commitment.deposit_count, len(pending))
+        used = min(commitment.deposit_count, len(state.pending_forced))
         if len(pending_out_points) != used:
             raise ValueError(
                 f"the batch consumes {used} pending deposit(s): name their out points "
                 f"(pending_out_points), got {len(pending_out_points)}"
             )
         paid = sum(entry.amount for entry, _args in withdrawals)
-        if deposit_cells or paid:
-            custodians = (
-                self.find_custodian_cells(rollup_id) if custodian_cells is None else custodian_cells
-            )
-        else:
-            custodians = () if custodian_cells is None else custodian_cells
-        new_state = replace(
-            state,
-            next_batch_number=state.next_batch_number + 1,
-            next_final_batch=state.next_final_batch + 1,
-            state_root=commitment.new_root,
-            next_deposit_index=commitment.deposit_end,
-            idle_blocks=0,
-            pending_forced=pending[used:],
+        custodians = self._custodians(
+            rollup_id, custodian_cells, needed=bool(deposit_cells or paid)
         )
-        new_data = new_state.encode()
-        rollup_output = replace(
-            rollup.output,
-            capacity=max(
-                rollup.output.capacity, compute_occupied_capacity(rollup.output, new_data)
-            ),
-        )
+        # A proven batch is final in the block that includes it (docs/validity.md).
+        rollup_output, new_data = self._next_rollup_cell(rollup, commitment, final=True)
         outputs: list[tuple[CellOutput, bytes]] = [(rollup_output, new_data)]
         for entry, owner_lock_args in withdrawals:
             args = WithdrawalArgs(rollup_id, commitment.batch_number, owner_lock_args)

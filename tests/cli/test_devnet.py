@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
+from rollcourt.devnet import explorer_available
 from rollcourt.keys import DEFAULT_LOCK_CODE_HASH
 from tests.cli.clitools import cli_env, healthz, invoke, run_cli
 from tests.support.procs import free_port, wait_until
@@ -107,8 +108,10 @@ def test_devnet_up_writes_devnet_json_stops_on_sigint_and_resumes(
     assert content["chain"]["resumed"] is False
     # Every role is up and published: the sequencer with the rollup it deployed on L1, the
     # follower deriving that rollup from L1, the challenger watching it, and the light client
-    # sampling the L1 node.
-    assert set(content["roles"]) == {"l1", "sequencer", "follower", "challenger", "light"}
+    # sampling the L1 node (and the explorer, once its package is there).
+    assert set(content["roles"]) == {
+        "l1", "sequencer", "follower", "challenger", "light", *_explorer_role()
+    }  # fmt: skip
     disputes = httpx.get(content["roles"]["challenger"]["url"] + "/v1/disputes", timeout=10)
     assert disputes.status_code == 200 and disputes.json()["games"] == []
     sequencer = content["roles"]["sequencer"]
@@ -238,14 +241,20 @@ def test_devnet_rejects_an_unknown_preset(tmp_path: Path) -> None:
 
 
 def _other_ports() -> tuple[str, ...]:
-    """Free ports for the sequencer, follower, challenger and light client, so tests never
-    collide with a devnet a developer runs on the default ports."""
+    """Free ports for the sequencer, follower, challenger, light client and explorer, so tests
+    never collide with a devnet a developer runs on the default ports."""
     return (
         "--sequencer-port", str(free_port()),
         "--follower-port", str(free_port()),
         "--light-port", str(free_port()),
         "--challenger-port", str(free_port()),
+        "--explorer-port", str(free_port()),
     )  # fmt: skip
+
+
+def _explorer_role() -> set[str]:
+    """The explorer role starts whenever its package exists (it landed after the devnet)."""
+    return {"explorer"} if explorer_available() else set()
 
 
 @pytest.mark.e2e
@@ -263,7 +272,9 @@ def test_devnet_up_in_validity_mode(tmp_path: Path, devnets: list[Devnet]) -> No
     devnets.append(devnet)
     content = devnet.wait_up()
     assert content["mode"] == "validity"
-    assert set(content["roles"]) == {"l1", "prover", "sequencer", "follower", "light"}
+    assert set(content["roles"]) == {
+        "l1", "prover", "sequencer", "follower", "light", *_explorer_role()
+    }  # fmt: skip
     prover = httpx.get(content["roles"]["prover"]["url"] + "/v1/health", timeout=10).json()
     assert prover["preset"] == "test" and prover["verifying_key_hash"] == (
         artifacts.verifying_key_hash
