@@ -39,14 +39,23 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from py_ecc.fields import optimized_bn128_FQ as FQ
-from py_ecc.fields import optimized_bn128_FQ2 as FQ2
-from py_ecc.fields import optimized_bn128_FQ12 as FQ12
-from py_ecc.optimized_bn128.optimized_curve import (
+# py_ecc raises the interpreter's recursion limit to 100,000 when it is imported. Every service
+# that verifies or builds proofs imports this module, and the limit is what stops the json
+# module (and pydantic) on a deeply nested request body: at 100,000 a body of nested brackets
+# overflows the C stack and kills the process instead of raising RecursionError (a 4xx). The
+# optimized BN254 functions used here recurse at most ~256 frames (double-and-add over a
+# 254-bit scalar), so the limit is put back.
+_RECURSION_LIMIT: Final = sys.getrecursionlimit()
+
+from py_ecc.fields import optimized_bn128_FQ as FQ  # noqa: E402
+from py_ecc.fields import optimized_bn128_FQ2 as FQ2  # noqa: E402
+from py_ecc.fields import optimized_bn128_FQ12 as FQ12  # noqa: E402
+from py_ecc.optimized_bn128.optimized_curve import (  # noqa: E402
     add,
     b2,
     curve_order,
@@ -56,10 +65,12 @@ from py_ecc.optimized_bn128.optimized_curve import (
     neg,
     normalize,
 )
-from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate, pairing
-from py_ecc.typing import Optimized_Point3D
+from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate, pairing  # noqa: E402
+from py_ecc.typing import Optimized_Point3D  # noqa: E402
 
-from l1.core.errors import L1Error
+sys.setrecursionlimit(_RECURSION_LIMIT)
+
+from l1.core.errors import L1Error  # noqa: E402
 
 __all__ = [
     "CURVE_ORDER",

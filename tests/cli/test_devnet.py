@@ -192,6 +192,13 @@ def test_devnet_restarts_a_role_that_dies(tmp_path: Path, devnets: list[Devnet])
     assert "l1 exited unexpectedly with code -9; restarting (1/3)" in devnet.output
     assert (devnet.data_dir / "logs" / "l1.log").read_text().count("starting l1:") == 2
 
+    # devnet.json follows: `rollcourt devnet status` shows the restart.
+    def recorded() -> tuple[str, int]:
+        role = json.loads(devnet.devnet_file.read_text())["roles"]["l1"]
+        return role["state"], role["restarts"]
+
+    wait_until(lambda: recorded() == ("up", 1), timeout=30, what="devnet.json: l1 up again")
+
     # A second supervisor on the same data dir would corrupt the chain: refused.
     clash = run_cli(
         "devnet", "up", "--data-dir", "devnet-data", "--rpc-port", str(free_port()),

@@ -511,3 +511,19 @@ def test_verification_cycles_estimate() -> None:
     assert 10_000_000 <= groth16.compute_verification_cycles(0) < one < 70_000_000
     per_input = groth16.compute_verification_cycles(2) - one
     assert groth16.compute_verification_cycles(5) == one + 4 * per_input
+
+
+def test_importing_the_verifier_keeps_the_recursion_limit() -> None:
+    """py_ecc raises the process's recursion limit to 100,000 on import; the verifier puts it
+    back, so a deeply nested JSON body still fails with RecursionError (a 4xx in every service)
+    instead of overflowing the C stack."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; before = sys.getrecursionlimit(); import l1.core.groth16; "
+        "import l1.core.scripts.rollup; print(before, sys.getrecursionlimit())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    before, after = done.stdout.split()
+    assert before == after == "1000", done.stderr

@@ -22,6 +22,7 @@ import graphlib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -513,7 +514,7 @@ def start_services(
             assert not any(name in deps for deps in graph.values())  # nothing waits for it
             continue
         data_dir = tmp_path / name
-        data_dir.mkdir()
+        data_dir.mkdir(exist_ok=True)  # a test may have seeded it, as a kept volume
         local = Localizer(name, ports, data_dir)
         proc = Proc(
             local.argv(svc["command"]),
@@ -641,11 +642,23 @@ def test_validity_profile_starts_a_validity_rollup(
     tmp_path: Path, procs: list[Proc], clean_env: None
 ) -> None:
     """The ``validity`` profile's services and what they wait for (``l1-a``), from the file:
-    the prover runs its circuit's setup and turns healthy, the validity sequencer registers the
+    the prover turns healthy on the ``devnet`` circuit, the validity sequencer registers the
     prover's verification key and deploys its rollup (proving itself is tested in tests/prover
-    and tests/sequencer)."""
+    and tests/sequencer).
+
+    The prover's volume is seeded with the ``devnet`` circuit's artifacts from the tests' shared
+    cache (``tests.support.validity``; set up once, about two minutes here), as a volume kept from
+    an earlier start would hold them -- the setup itself is tested in tests/prover."""
     from l1.client import L1Client
     from l2.client.bridge import RollupL1
+    from prover.artifacts import run_setup
+    from prover.presets import get_circuit_preset
+    from tests.support.validity import get_test_prover_data_dir
+
+    preset = environment(services()["prover"])["ROLLCOURT_PROVER_PRESET"]
+    cached = run_setup(get_circuit_preset(preset).get_spec(), get_test_prover_data_dir())
+    source = cached.artifacts.directory
+    shutil.copytree(source, tmp_path / "prover" / source.parent.name / source.name)
 
     every = services()
     chosen = set(VALIDITY_PROFILE)
