@@ -16,6 +16,8 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+
 cli = typer.Typer(add_completion=False, help="rollcourt explorer: the devnet on one live page.")
 
 _ENV = "ROLLCOURT_EXPLORER_"
@@ -50,6 +52,12 @@ def main(
     log_level: Annotated[
         str, typer.Option(envvar=f"{_ENV}LOG_LEVEL", help="logging level")
     ] = "info",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="log lines: text (human) or json (one object per line)", envvar=LOG_FORMAT_ENV
+        ),
+    ] = LogFormat.TEXT,
 ) -> None:
     """Run the explorer (flags, or ROLLCOURT_EXPLORER_* environment variables)."""
     from explorer.app import create_app
@@ -67,9 +75,7 @@ def main(
             typer.echo("error: --rollup-id must be 32 bytes of hex", err=True)
             raise typer.Exit(2) from None
         rollup_id = "0x" + rollup_id.removeprefix("0x").lower()
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(level, log_format.value)
     if level != "debug":  # one refresh is dozens of upstream requests: keep them out of INFO
         logging.getLogger("httpx").setLevel(logging.WARNING)
     upstreams = Upstreams(l1, sequencer, follower, challenger, light, prover, rollup_id)
@@ -79,8 +85,19 @@ def main(
         for r in ("sequencer", "follower", "challenger", "light", "prover")
         if (u := upstreams.get_url(r)) is not None
     )
-    typer.echo(f"explorer on http://{host}:{port} (L1 {l1}{', ' + given if given else ''})")
-    uvicorn.run(create_app(aggregator), host=host, port=port, log_level=level, access_log=False)
+    announce(
+        logging.getLogger("explorer"),
+        f"explorer on http://{host}:{port} (L1 {l1}{', ' + given if given else ''})",
+        log_format.value,
+    )
+    uvicorn.run(
+        create_app(aggregator),
+        host=host,
+        port=port,
+        log_level=level,
+        access_log=False,
+        log_config=None,  # uvicorn logs through the root handler configure_logging installed
+    )
 
 
 if __name__ == "__main__":
