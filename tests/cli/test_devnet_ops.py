@@ -14,14 +14,8 @@ from rich.console import Console
 
 from l1.ckb.epoch import EpochNumberWithFraction
 from l1.client import L1Client
-from rollcourt.devnet import (
-    StatusProbe,
-    _pid_alive,
-    collect_status,
-    find_supervisor,
-    render_status,
-    stop_devnet,
-)
+from rollcourt.devnet import _pid_alive, find_supervisor, stop_devnet
+from rollcourt.panel import StatusProbe, collect_status, render_status
 from rollcourt.rpc import TipSummary
 from tests.cli.clitools import healthz, invoke, run_cli
 from tests.cli.test_devnet import Devnet, _explorer_role, _other_ports
