@@ -262,8 +262,13 @@ class DisputePlayer:
         tip = self.l1.client.get_tip_block_number()
         self._tip = tip
         self._scan(tip)
-        batches = self.dispute.list_batches()
+        # Games before batches: a settlement removes the game cell in the same block as (or
+        # before) the batch cells it reverts, so a game seen gone while its batch is still
+        # listed means the batch stood -- unless the batch list is older than the game list.
+        # Read in this order, a revert landing between the two reads shows the batch gone too
+        # (the game is then accounted for correctly), never a won game as lost.
         games = self.dispute.list_games()
+        batches = self.dispute.list_batches()
         state = self.dispute.get_rollup_state()
         self._last_view = (batches, games)
         by_hash = {b.batch.batch_hash: b for b in batches}

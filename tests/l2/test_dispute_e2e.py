@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -463,3 +464,47 @@ def test_the_challenger_wins_across_an_l1_reorg_that_undid_its_challenge(
         if c_proc is not None:
             c_proc.stop()
         a_proc.stop()
+
+
+def test_a_revert_landing_between_the_players_reads_is_still_a_win(
+    node: L1Client, tmp_path: Path
+) -> None:
+    """Regression (seen in CI): a player reads the batch cells and the game cells in two RPC
+    calls; when the block settling its game lands between them, the game must not be counted
+    as lost. The block is mined right after every batch-list read, the worst moment."""
+    rollup = Rollup(node, tmp_path, TEST).deploy()
+    assert rollup.config is not None
+    rollup.post(rollup.transfers(2))
+    rollup.post(rollup.transfers(1), fault_at=0)
+    challenger = rollup.player(CHALLENGERS[0].private_key, Side.CHALLENGER, "challenger")
+    proposer = rollup.player(
+        PROPOSER.private_key,
+        Side.PROPOSER,
+        "proposer",
+        claimed=claimed_with_fault(rollup.config, 0),
+    )
+
+    class BlockAfterBatchList:
+        """The challenger's DisputeL1, mining a block right after each batch-list read."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def list_batches(self) -> Any:
+            batches = self.inner.list_batches()
+            rollup.client.generate_block()
+            return batches
+
+    challenger._dispute = BlockAfterBatchList(challenger.dispute)  # type: ignore[assignment]
+    # No other blocks: every transaction either side sends is committed by the block mined in
+    # the middle of the challenger's next poll.
+    for _ in range(80):
+        challenger.poll_once()
+        proposer.poll_once()
+        if rollup.rollup_state().next_batch_number == 1 and challenger.stats.games_won:
+            break
+    assert rollup.rollup_state().next_batch_number == 1
+    assert (challenger.stats.games_won, challenger.stats.games_lost) == (1, 0)
