@@ -219,3 +219,48 @@ def _run_dispute(node: L1TestNode, tmp_path: Path, started: list[Proc]) -> None:
     [reverted] = _batch_rows(dom, data_batch="0", data_status="reverted")
     assert reverted.attrs["data-l1-tx"].startswith("0x")
     assert select(dom, "li", data_kind="one_step") and select(dom, "li", data_kind="won")
+
+
+def test_the_page_of_a_running_devnet_shows_its_batch(tmp_path: Path) -> None:
+    """What a user does: `rollcourt devnet up` (here on the test preset and free ports), a
+    deposit from the CLI's SDK, then the devnet's explorer page in the browser shows the batch
+    posted on L1 and the account it created."""
+    from l1.client import L1Client
+    from l2.client.bridge import RollupL1
+    from tests.cli.test_devnet import Devnet
+    from tests.support.procs import free_port
+
+    devnet = Devnet(tmp_path, free_port())
+    try:
+        content = devnet.wait_up()
+        explorer_url = content["roles"]["explorer"]["url"] + "/"
+        rollup_id = bytes.fromhex(content["roles"]["sequencer"]["rollup_id"][2:])
+        with L1Client(content["roles"]["l1"]["rpc"]) as client:
+            bridge = RollupL1(client)
+            wait_until(lambda: bridge.find_rollup_cell(rollup_id), 60, 0.5, "the rollup deployed")
+            key = derive_devnet_key(611)
+            bridge.deposit(DEVNET_KEYS[2].private_key, rollup_id, key.public_key, 900 * CKB)
+        profile = tmp_path / "chromium"
+        dom, [row] = _until_dom(
+            explorer_url,
+            profile,
+            lambda d: (
+                [
+                    r
+                    for r in select(d, "tr", data_batch="0")
+                    if r.attrs["data-status"] in ("safe", "final")
+                ]
+                or None
+            ),
+            "batch 0 posted, on the devnet's explorer page",
+        )
+        assert row.attrs["data-tx-count"] == "1"
+        [account] = select(dom, "tr", data_account="0")
+        assert account.attrs["data-balance"] == str(900 * CKB)
+        roles = {e.attrs["data-role"]: e.attrs for e in select(dom, "li", data_role="*")}
+        assert all(
+            roles[name]["data-ok"] == "true"
+            for name in ("l1", "sequencer", "follower", "challenger", "light")
+        )
+    finally:
+        devnet.cleanup()
