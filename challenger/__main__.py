@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
 from challenger.config import ChallengerConfig, format_validation_error
 from challenger.service import ChallengerStartupError, L1Unreachable
 from challenger.store import StoreMismatch
-from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging, serve
 
 cli = typer.Typer(
     add_completion=False, help="rollcourt challenger: plays the dispute game against bad batches."
@@ -126,14 +125,7 @@ def main(
         log_format.value,
     )
     try:
-        uvicorn.run(
-            create_app(challenger),
-            host=config.host,
-            port=config.port,
-            log_level=config.log_level,
-            log_config=None,  # uvicorn logs through the root handler configure_logging installed
-            access_log=False,
-        )
+        serve(create_app(challenger), config.host, config.port, config.log_level)
     finally:
         challenger.close()  # idempotent: releases the lock even if the server never started
 

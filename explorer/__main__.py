@@ -14,9 +14,8 @@ import sys
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
-from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging, serve
 
 cli = typer.Typer(add_completion=False, help="rollcourt explorer: the devnet on one live page.")
 
@@ -90,14 +89,7 @@ def main(
         f"explorer on http://{host}:{port} (L1 {l1}{', ' + given if given else ''})",
         log_format.value,
     )
-    uvicorn.run(
-        create_app(aggregator),
-        host=host,
-        port=port,
-        log_level=level,
-        access_log=False,
-        log_config=None,  # uvicorn logs through the root handler configure_logging installed
-    )
+    serve(create_app(aggregator), host, port, level)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from l1.devnet_keys import DEVNET_KEY_WARNING, DEVNET_KEYS
-from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging, serve
 
 app = typer.Typer(
     add_completion=False, help="rollcourt L1: a minimal CKB-compatible verification chain."
@@ -182,14 +181,7 @@ def node(
             )
         lines.append(f"  ... {len(DEVNET_KEYS)} keys in all: `rollcourt keys devnet` lists them")
         announce(logging.getLogger("l1.node"), "\n".join(lines), log_format.value)
-    uvicorn.run(
-        create_app(instance),
-        host=config.host,
-        port=config.rpc_port,
-        log_level=log_level.lower(),
-        log_config=None,  # uvicorn logs through the root handler configure_logging installed
-        access_log=False,
-    )
+    serve(create_app(instance), config.host, config.rpc_port, log_level)
 
 
 def _light_env(name: str) -> str:
@@ -280,14 +272,7 @@ def light(
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(
-        create_light_app(client),
-        host=host,
-        port=port,
-        log_level=log_level.lower(),
-        log_config=None,  # uvicorn logs through the root handler configure_logging installed
-        access_log=False,
-    )
+    serve(create_light_app(client), host, port, log_level)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ __all__ = [
     "LogFormat",
     "announce",
     "configure_logging",
+    "serve",
 ]
 
 
@@ -142,4 +143,16 @@ def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
         "uncaught exception in thread %s",
         thread,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
+
+
+def serve(app: Any, host: str, port: int, log_level: str) -> None:
+    """Run ``app`` with uvicorn until it stops, logging through the root handler
+    ``configure_logging`` installed (``log_config=None``: uvicorn would otherwise install its own
+    text handlers and break the JSON format) and without access lines (every role has metrics
+    for its requests)."""
+    import uvicorn  # a service dependency; the node's pure layers never import this module
+
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=False
     )

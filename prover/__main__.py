@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
-from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging, serve
 from prover.config import ProverConfig, format_validation_error
 from prover.errors import ProverError
 
@@ -95,14 +94,7 @@ def main(
         log_format.value,
     )
     try:
-        uvicorn.run(
-            create_app(service),
-            host=config.host,
-            port=config.port,
-            log_level=config.log_level,
-            log_config=None,  # uvicorn logs through the root handler configure_logging installed
-            access_log=False,
-        )
+        serve(create_app(service), config.host, config.port, config.log_level)
     finally:
         service.close()  # idempotent: releases the lock even if the server never started
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
-from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging
+from l1.logs import LOG_FORMAT_ENV, LogFormat, announce, configure_logging, serve
 from sequencer.errors import StartupError
 
 #: Environment variables of follower mode (``--follow``): flag name -> variable. The flags are
@@ -238,14 +237,7 @@ def main(
         log_format.value,
     )
     try:
-        uvicorn.run(
-            create_app(seq),
-            host=config.host,
-            port=config.port,
-            log_level=config.log_level.lower(),
-            log_config=None,  # uvicorn logs through the root handler configure_logging installed
-            access_log=False,
-        )
+        serve(create_app(seq), config.host, config.port, config.log_level)
     finally:
         seq.close()
 

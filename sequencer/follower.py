@@ -796,9 +796,8 @@ def run_follower(
 ) -> int:
     """``python -m sequencer --follow``: derive from L1 and serve the read API.  Returns the
     process exit code (2: bad configuration)."""
-    import uvicorn
 
-    from l1.logs import announce, configure_logging
+    from l1.logs import announce, configure_logging, serve
     from sequencer.config import load_genesis_accounts
     from sequencer.errors import StartupError
     from sequencer.follower_app import create_follower_app
@@ -841,14 +840,7 @@ def run_follower(
         log_format,
     )
     try:
-        uvicorn.run(
-            create_follower_app(follower),
-            host=host,
-            port=port,
-            log_level=log_level.lower(),
-            log_config=None,  # uvicorn logs through the root handler configure_logging installed
-            access_log=False,
-        )
+        serve(create_follower_app(follower), host, port, log_level)
     finally:
         follower.close()
     return 0
